@@ -1,0 +1,50 @@
+import { defineConfig, devices } from '@playwright/test';
+
+const port = Number(process.env.E2E_PORT ?? 4173);
+
+/**
+ * End-to-end tests drive Debian's Chromium (no browser download is possible here) against the
+ * production build served by `server.js` on a throwaway embedded database.
+ */
+export default defineConfig({
+	testDir: 'tests/e2e',
+	testMatch: '**/*.e2e.ts',
+	fullyParallel: false,
+	workers: 1,
+	retries: 0,
+	reporter: [['list']],
+	outputDir: 'test-results',
+	use: {
+		baseURL: `http://127.0.0.1:${port}`,
+		trace: 'retain-on-failure',
+		launchOptions: {
+			executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+			args: [
+				'--no-sandbox',
+				'--disable-gpu',
+				'--disable-background-networking',
+				'--disable-component-update',
+				'--disable-sync',
+				'--no-first-run'
+			]
+		}
+	},
+	projects: [
+		{ name: 'desktop', use: { ...devices['Desktop Chrome'], viewport: { width: 1440, height: 900 } } },
+		{ name: 'phone', use: { ...devices['Pixel 7'], viewport: { width: 390, height: 844 } } }
+	],
+	webServer: {
+		command: 'rm -rf .data/e2e && node server.js',
+		url: `http://127.0.0.1:${port}/readyz`,
+		reuseExistingServer: false,
+		timeout: 120_000,
+		env: {
+			NODE_ENV: 'production',
+			PORT: String(port),
+			HOST: '127.0.0.1',
+			PGLITE_DIR: '.data/e2e/pglite',
+			LOG_LEVEL: 'warn',
+			ORIGIN: `http://127.0.0.1:${port}`
+		}
+	}
+});

@@ -1,0 +1,53 @@
+// Credible's HTTP server: adapter-node's request handler inside our own node:http server, so that
+// start-up errors are reported plainly, hot API paths can bypass SvelteKit's per-request machinery
+// (see docs/architecture.md), and SIGTERM drains work before the process exits.
+import http from 'node:http';
+
+const SHUTDOWN_KEY = Symbol.for('credible.shutdown');
+const FAST_PATH_KEY = Symbol.for('credible.fastPath');
+
+let handler;
+try {
+	// Importing the handler runs SvelteKit's `init` hook: env validation, migrations, model loading.
+	({ handler } = await import('./build/handler.js'));
+} catch (error) {
+	const known = error instanceof Error && error.name === 'InvalidEnvironmentError';
+	console.error(known ? error.message : error);
+	process.exit(1);
+}
+
+const host = process.env.HOST || '0.0.0.0';
+const port = Number(process.env.PORT || 3000);
+
+const server = http.createServer((req, res) => {
+	const fastPath = globalThis[FAST_PATH_KEY];
+	if (fastPath && fastPath(req, res)) return;
+	handler(req, res, () => {
+		res.statusCode = 404;
+		res.end('Not found');
+	});
+});
+server.keepAliveTimeout = 65_000;
+
+server.listen(port, host, () => {
+	console.log(JSON.stringify({ level: 'info', msg: `Credible listening on http://${host}:${port}` }));
+});
+
+let stopping = false;
+async function shutdown(signal) {
+	if (stopping) return;
+	stopping = true;
+	console.log(JSON.stringify({ level: 'info', msg: `${signal} received, draining` }));
+	const forced = setTimeout(() => process.exit(1), 25_000);
+	forced.unref();
+	server.close();
+	server.closeIdleConnections();
+	try {
+		await globalThis[SHUTDOWN_KEY]?.();
+	} catch (error) {
+		console.error(error);
+	}
+	process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

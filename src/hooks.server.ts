@@ -1,0 +1,33 @@
+import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
+import { sequence } from '@sveltejs/kit/hooks';
+import { randomUUID } from 'node:crypto';
+import { getCore } from '$lib/server/core';
+import { logger } from '$lib/server/logger';
+import { trpcHandle } from '$lib/server/trpc/handle';
+
+/** Opens the database, applies migrations and loads the models before the first request. */
+export const init: ServerInit = async () => {
+	await getCore();
+};
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Gives every request an id (the caller's `X-Request-Id` when well-formed) and a principal slot. */
+const identify: Handle = async ({ event, resolve }) => {
+	const offered = event.request.headers.get('x-request-id');
+	event.locals.requestId = offered && REQUEST_ID.test(offered) ? offered : randomUUID();
+	event.locals.principal = null;
+	const response = await resolve(event);
+	response.headers.set('x-request-id', event.locals.requestId);
+	return response;
+};
+
+export const handle = sequence(identify, trpcHandle);
+
+/** Unexpected errors: logged with an id; the user sees a safe message and that id, never a stack. */
+export const handleError: HandleServerError = ({ error, event, status, message }) => {
+	const errorId = event.locals.requestId ?? randomUUID();
+	if (status >= 500)
+		logger.error({ requestId: errorId, err: error, path: event.url.pathname }, 'unhandled error');
+	return { message: status >= 500 ? 'Something went wrong on our side.' : message, errorId };
+};

@@ -1,0 +1,66 @@
+import { sql } from 'drizzle-orm';
+import {
+	doublePrecision,
+	index,
+	integer,
+	jsonb,
+	pgTable,
+	real,
+	text,
+	timestamp,
+	uniqueIndex,
+	uuid
+} from 'drizzle-orm/pg-core';
+import { channelEnum, decisionEnum } from './enums';
+
+/** One reason code as recorded with a decision. */
+export interface StoredReason {
+	feature: string;
+	code: string;
+	text: string;
+	contribution: number;
+}
+
+/**
+ * Every scored application, written before the response is sent: the audit trail and the input of
+ * drift and performance analysis. Rows are never updated except to attach a realised outcome.
+ */
+export const predictions = pgTable(
+	'predictions',
+	{
+		id: uuid('id').primaryKey(),
+		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+		modelId: text('model_id').notNull(),
+		modelVersion: text('model_version').notNull(),
+		requestId: text('request_id').notNull(),
+		idempotencyKey: text('idempotency_key'),
+		requester: text('requester').notNull(),
+		channel: channelEnum('channel').notNull(),
+		batchId: uuid('batch_id'),
+		input: jsonb('input').$type<Record<string, number | string | null>>().notNull(),
+		probability: doublePrecision('probability').notNull(),
+		margin: doublePrecision('margin').notNull(),
+		points: integer('points').notNull(),
+		band: text('band').notNull(),
+		decision: decisionEnum('decision').notNull(),
+		reasons: jsonb('reasons').$type<StoredReason[]>().notNull(),
+		shap: jsonb('shap').$type<Record<string, number>>(),
+		baseValue: doublePrecision('base_value'),
+		latencyMs: real('latency_ms').notNull()
+	},
+	(table) => [
+		index('predictions_created_at_idx').on(table.createdAt),
+		index('predictions_model_created_at_idx').on(table.modelId, table.modelVersion, table.createdAt),
+		index('predictions_decision_created_at_idx').on(table.decision, table.createdAt),
+		index('predictions_requester_created_at_idx').on(table.requester, table.createdAt),
+		index('predictions_batch_idx')
+			.on(table.batchId)
+			.where(sql`${table.batchId} is not null`),
+		uniqueIndex('predictions_idempotency_idx')
+			.on(table.requester, table.idempotencyKey)
+			.where(sql`${table.idempotencyKey} is not null`)
+	]
+);
+
+export type Prediction = typeof predictions.$inferSelect;
+export type NewPrediction = typeof predictions.$inferInsert;

@@ -1,0 +1,95 @@
+/**
+ * The tRPC core, in the order a request meets it:
+ *   1. context — built from what `hooks.server.ts` put in `event.locals`;
+ *   2. initialisation — an error formatter that flattens zod errors into field-level messages and
+ *      never leaks a stack;
+ *   3. procedures — public, protected (any authenticated principal) and per-role.
+ */
+import { initTRPC, TRPCError } from '@trpc/server';
+import type { RequestEvent } from '@sveltejs/kit';
+import { ZodError } from 'zod';
+import { getCore, type Core } from '../core';
+import type { Role } from '../db/schema';
+import { toFieldErrors, type FieldErrors } from '$lib/validation/field-errors';
+
+// 1. CONTEXT
+
+/** Who is calling: a signed-in person or a service account. */
+export interface Principal {
+	kind: 'user' | 'service';
+	id: string;
+	name: string;
+	role: Role;
+}
+
+export interface Context {
+	core: Core;
+	principal: Principal | null;
+	requestId: string;
+	ip: string | null;
+}
+
+/** Builds the context of a SvelteKit request from `event.locals`. */
+export async function createContext(event: RequestEvent): Promise<Context> {
+	return {
+		core: await getCore(),
+		principal: event.locals.principal,
+		requestId: event.locals.requestId,
+		ip: safeClientAddress(event)
+	};
+}
+
+function safeClientAddress(event: RequestEvent): string | null {
+	try {
+		return event.getClientAddress();
+	} catch {
+		return null;
+	}
+}
+
+// 2. INITIALISATION
+
+export interface ErrorData {
+	fieldErrors?: FieldErrors;
+}
+
+const t = initTRPC.context<Context>().create({
+	errorFormatter({ shape, error }) {
+		const fieldErrors = error.cause instanceof ZodError ? toFieldErrors(error.cause.issues) : undefined;
+		// Stacks never leave the server, whatever NODE_ENV says.
+		const { stack: _stack, ...data } = shape.data;
+		// An unexpected error's message may carry internals (SQL, paths); it is logged, not returned.
+		const message =
+			error.code === 'INTERNAL_SERVER_ERROR'
+				? 'Internal error; quote the x-request-id header.'
+				: shape.message;
+		return { ...shape, message, data: { ...data, fieldErrors } };
+	}
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+export const middleware = t.middleware;
+
+// 3. PROCEDURES
+
+/** Anyone, signed in or not. */
+export const publicProcedure = t.procedure;
+
+/** Any authenticated principal. */
+export const protectedProcedure = t.procedure.use(({ ctx, next }) => {
+	if (!ctx.principal)
+		throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in or send a bearer token.' });
+	return next({ ctx: { ...ctx, principal: ctx.principal } });
+});
+
+/** Principals holding one of `roles`; everyone else gets 403 (401 when anonymous). */
+export function roleProcedure(...roles: readonly Role[]) {
+	const allowed = new Set<Role>(roles);
+	return protectedProcedure.use(({ ctx, next }) => {
+		if (!allowed.has(ctx.principal.role)) {
+			throw new TRPCError({ code: 'FORBIDDEN', message: `Requires one of the roles: ${roles.join(', ')}.` });
+		}
+		return next();
+	});
+}
