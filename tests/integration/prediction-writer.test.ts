@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NewPrediction } from '$lib/server/db/schema';
+import { countPredictions, PersistenceError, PredictionWriter } from '$lib/server/services/prediction-writer';
+import { openTestDatabase, testDatabaseKinds, type TestDatabase } from '../helpers/database';
+
+function prediction(overrides: Partial<NewPrediction> = {}): NewPrediction {
+	return {
+		id: randomUUID(),
+		modelId: 'lending-club',
+		modelVersion: 'xgb-1.0.0',
+		requestId: randomUUID(),
+		requester: 'service:test',
+		channel: 'api',
+		input: { annual_inc: 50_000 },
+		probability: 0.05,
+		margin: -2.94,
+		points: 640,
+		band: 'B',
+		decision: 'approve',
+		reasons: [],
+		latencyMs: 1,
+		...overrides
+	};
+}
+
+describe.each(testDatabaseKinds())('prediction writer on %s', (kind) => {
+	let database: TestDatabase;
+
+	beforeAll(async () => {
+		database = await openTestDatabase(kind);
+	});
+	afterAll(async () => {
+		await database.dispose();
+	});
+
+	it('should commit every row of many concurrent callers in far fewer statements', async () => {
+		const writer = new PredictionWriter(database.db, { maxRows: 200, maxDelayMs: 5 });
+		const before = await countPredictions(database.db);
+		const outcomes = await Promise.all(Array.from({ length: 1_000 }, () => writer.write(prediction())));
+		expect(outcomes.every((outcome) => outcome === 'written')).toBe(true);
+		expect(await countPredictions(database.db)).toBe(before + 1_000);
+		expect(writer.stats().flushes).toBeLessThanOrEqual(20);
+		expect(writer.stats().rowsWritten).toBe(1_000);
+		await writer.close();
+	});
+
+	it('should report a repeated idempotency key as a duplicate without failing the other rows', async () => {
+		const writer = new PredictionWriter(database.db);
+		const key = randomUUID();
+		const [first, second, other] = await Promise.all([
+			writer.write(prediction({ idempotencyKey: key })),
+			writer.write(prediction({ idempotencyKey: key })),
+			writer.write(prediction())
+		]);
+		expect([first, second].sort()).toEqual(['duplicate', 'written']);
+		expect(other).toBe('written');
+		await writer.close();
+	});
+
+	it('should reject every waiting caller with a PersistenceError when the database refuses', async () => {
+		const writer = new PredictionWriter(database.db);
+		const bad = prediction({ band: null as unknown as string });
+		const results = await Promise.allSettled([writer.write(bad), writer.write(prediction())]);
+		expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+		expect((results[0] as PromiseRejectedResult).reason).toBeInstanceOf(PersistenceError);
+		await writer.close();
+	});
+
+	it('should write what is waiting when closed, then refuse new rows', async () => {
+		const writer = new PredictionWriter(database.db, { maxDelayMs: 1_000 });
+		const before = await countPredictions(database.db);
+		const pending = writer.write(prediction());
+		await writer.close();
+		await expect(pending).resolves.toBe('written');
+		expect(await countPredictions(database.db)).toBe(before + 1);
+		await expect(writer.write(prediction())).rejects.toBeInstanceOf(PersistenceError);
+	});
+});
