@@ -1,4 +1,5 @@
 import { defineConfig, devices } from '@playwright/test';
+import { FIRST_ADMIN } from './tests/e2e/first-admin';
 
 const port = Number(process.env.E2E_PORT ?? 4173);
 
@@ -44,7 +45,13 @@ export default defineConfig({
 			HOST: '127.0.0.1',
 			PGLITE_DIR: '.data/e2e/pglite',
 			LOG_LEVEL: 'warn',
-			ORIGIN: `http://127.0.0.1:${port}`
+			ORIGIN: `http://127.0.0.1:${port}`,
+			// Throwaway secrets: production mode requires them.
+			JWT_SECRET: 'e2e-jwt-secret-e2e-jwt-secret-e2e-jwt-secret',
+			TOTP_ENCRYPTION_KEY: '0123456789abcdef'.repeat(4),
+			// The first administrator, created on the fresh database; tests/e2e/auth.e2e.ts signs in as it.
+			CREDIBLE_ADMIN_EMAIL: FIRST_ADMIN.email,
+			CREDIBLE_ADMIN_PASSWORD: FIRST_ADMIN.password
 		}
 	}
 });

@@ -9,6 +9,28 @@ const config = {
 		alias: {
 			$inference: 'inference'
 		},
+		// Absolute asset and link paths: the route guard answers a refused page with the /forbidden
+		// page's HTML at the refused URL, where paths relative to /forbidden would point elsewhere.
+		paths: { relative: false },
+		// Content Security Policy of every page: SvelteKit adds a nonce (or a hash, for prerendered
+		// pages) to its own inline boot script, so no other inline script can run. No inline styles:
+		// component styles are external CSS files. Other security headers are set in
+		// src/lib/server/auth/handles.ts; SvelteKit's CSRF origin check on form actions stays on.
+		csp: {
+			mode: 'auto',
+			directives: {
+				'default-src': ['self'],
+				'script-src': ['self'],
+				'style-src': ['self'],
+				'img-src': ['self', 'data:'],
+				'font-src': ['self'],
+				'connect-src': ['self'],
+				'object-src': ['none'],
+				'base-uri': ['self'],
+				'form-action': ['self'],
+				'frame-ancestors': ['none']
+			}
+		},
 		typescript: {
 			// Type-check the whole project, not only src/ and tests/.
 			config: (tsconfig) => {

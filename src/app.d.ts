@@ -1,3 +1,5 @@
+import type { AuthStage } from '$lib/server/auth/access';
+import type { SessionRecord, SessionUser } from '$lib/server/auth/session';
 import type { Principal } from '$lib/server/trpc/trpc';
 
 declare global {
@@ -8,7 +10,14 @@ declare global {
 		}
 		interface Locals {
 			requestId: string;
+			/** Set only for a fully signed-in person or a service with a valid bearer token. */
 			principal: Principal | null;
+			/** The browser session, whatever its stage (see `authStage`). */
+			session: SessionRecord | null;
+			/** The session's person, whatever the stage. */
+			user: SessionUser | null;
+			/** How far the session has got; `active` means `principal` is set. */
+			authStage: AuthStage | null;
 		}
 	}
 }

@@ -2,12 +2,25 @@ import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
 import { sequence } from '@sveltejs/kit/hooks';
 import { randomUUID } from 'node:crypto';
 import { getCore } from '$lib/server/core';
+import { env } from '$lib/server/env';
 import { logger } from '$lib/server/logger';
+import { authenticate, guardRoutes, securityHeaders } from '$lib/server/auth/handles';
+import { ensureFirstAdmin, firstAdminNotice } from '$lib/server/services/users.service';
 import { trpcHandle } from '$lib/server/trpc/handle';
 
-/** Opens the database, applies migrations and loads the models before the first request. */
+/**
+ * Opens the database, applies migrations and loads the models before the first request; on the
+ * very first start, creates the administrator and prints the password once.
+ */
 export const init: ServerInit = async () => {
-	await getCore();
+	const core = await getCore();
+	const admin = await ensureFirstAdmin(core.database.db, core.env);
+	if (admin) {
+		// On stdout as a box, not in a JSON log line: the operator must see it, and it must not be
+		// shipped to the log store with everything else.
+		process.stdout.write(`\n${firstAdminNotice(admin)}\n\n`);
+		logger.warn({ email: admin.email }, 'first administrator created; must change password and enrol 2FA');
+	}
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -22,7 +35,13 @@ const identify: Handle = async ({ event, resolve }) => {
 	return response;
 };
 
-export const handle = sequence(identify, trpcHandle);
+export const handle = sequence(
+	identify,
+	securityHeaders({ production: () => env().NODE_ENV === 'production' }),
+	authenticate({ bearer: (core) => core.auth }),
+	guardRoutes,
+	trpcHandle
+);
 
 /** Unexpected errors: logged with an id; the user sees a safe message and that id, never a stack. */
 export const handleError: HandleServerError = ({ error, event, status, message }) => {

@@ -37,3 +37,27 @@ describe('parseEnv', () => {
 		]);
 	});
 });
+
+describe('withEmbeddedSecrets', () => {
+	it('should generate the production secrets once beside the embedded database and reuse them', async () => {
+		const { mkdtempSync, statSync } = await import('node:fs');
+		const { tmpdir } = await import('node:os');
+		const path = await import('node:path');
+		const { withEmbeddedSecrets } = await import('./env');
+		const dir = mkdtempSync(path.join(tmpdir(), 'credible-env-'));
+		const source = { NODE_ENV: 'production', PGLITE_DIR: path.join(dir, 'pglite') };
+		const first = withEmbeddedSecrets(source);
+		expect(first.JWT_SECRET).toMatch(/^[0-9a-f]{64}$/);
+		expect(first.TOTP_ENCRYPTION_KEY).toMatch(/^[0-9a-f]{64}$/);
+		expect(withEmbeddedSecrets(source)).toEqual(first);
+		expect(statSync(path.join(dir, 'secrets.json')).mode & 0o777).toBe(0o600);
+		expect(() => parseEnv(first)).not.toThrow();
+	});
+
+	it('should leave a PostgreSQL deployment to its environment, where the secrets are required', async () => {
+		const { withEmbeddedSecrets } = await import('./env');
+		const source = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/credible' };
+		expect(withEmbeddedSecrets(source)).toBe(source);
+		expect(() => parseEnv(source)).toThrow(/JWT_SECRET/);
+	});
+});

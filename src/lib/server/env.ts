@@ -2,6 +2,9 @@
  * Environment, validated once at start-up. A bad value stops the server with a message naming the
  * variable; nothing else in the server reads `process.env` directly.
  */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 
 const booleanFlag = z
@@ -33,10 +36,84 @@ export const envSchema = z.object({
 	MIGRATE_ON_START: booleanFlag.default(true),
 	/** Folder of model bundles (`<model>/<version>/manifest.json`). */
 	MODELS_DIR: z.string().min(1).default('models'),
+	/** Inference worker threads; default: one per CPU core. */
+	INFERENCE_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
+	/** Rows that may wait for a worker before scoring answers 503 (overload). */
+	INFERENCE_MAX_QUEUE_ROWS: z.coerce.number().int().min(64).max(1_000_000).default(16_384),
+	/** Longest one inference batch may run before its worker is replaced, in milliseconds. */
+	INFERENCE_TASK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 	LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 	/** Origins allowed to call the API from a browser (CORS), comma-separated. */
-	CORS_ORIGINS: commaList.default([])
+	CORS_ORIGINS: commaList.default([]),
+	/** Largest API request body, in bytes (a 10,000-row batch is about 6 MB); larger bodies get 413. */
+	API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(104_857_600).default(16_777_216),
+	/**
+	 * HS256 key of the API's access tokens, shared by every instance. Required in production; in
+	 * development and tests a random per-process key is used (with a warning) when it is unset.
+	 */
+	JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+	/** Lifetime of an access token, in seconds. */
+	JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+	/**
+	 * How long an instance trusts its cached "not revoked" status of a service account, in seconds:
+	 * the upper bound on how long a revoked account's tokens keep working on an instance.
+	 */
+	AUTH_CACHE_SECONDS: z.coerce.number().min(0).max(300).default(5),
+	/** Requests per second allowed to each principal (service account or person). */
+	RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(2000),
+	/** Window of the per-principal limit, in seconds: a principal may burst up to rate × window at once. */
+	RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(1),
+	/** redis:// URL; when set, rate limits are shared by every instance through Redis. */
+	REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+	/**
+	 * 32-byte key (64 hex characters, or base64) that encrypts TOTP secrets at rest (AES-256-GCM).
+	 * Required in production; elsewhere a fixed development key is used (with a warning).
+	 */
+	TOTP_ENCRYPTION_KEY: z
+		.string()
+		.refine((value) => decodeKey(value) !== null, 'must be 32 bytes: 64 hex characters or base64')
+		.optional(),
+	/** Sign-in sessions expire after this many hours without activity (sliding). */
+	SESSION_TTL_HOURS: z.coerce.number().min(0.25).max(720).default(8),
+	/** …and after this many hours in any case, active or not. */
+	SESSION_MAX_HOURS: z.coerce.number().min(1).max(8760).default(24),
+	/** E-mail of the administrator created at first start when no user exists. */
+	CREDIBLE_ADMIN_EMAIL: z.email().default('admin@credible.local'),
+	/** Initial password of that administrator; when unset a random one is printed once. */
+	CREDIBLE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(256).optional()
 });
+
+/** Decodes a 32-byte key given as 64 hex characters or base64; null when it is neither. */
+export function decodeKey(value: string): Uint8Array | null {
+	const bytes = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+	return bytes.length === 32 ? new Uint8Array(bytes) : null;
+}
+
+/**
+ * Rules across variables. `when` makes them run even when another variable failed to parse (zod
+ * skips refinements after such errors by default), so one message names every problem.
+ */
+const refinedEnvSchema = envSchema.superRefine(
+	(value, ctx) => {
+		if (value.NODE_ENV === 'production' && !value.JWT_SECRET) {
+			ctx.addIssue({
+				code: 'custom',
+				path: ['JWT_SECRET'],
+				message:
+					'JWT_SECRET is required when NODE_ENV=production (at least 32 random characters, the same on every instance)'
+			});
+		}
+		if (value.NODE_ENV === 'production' && !value.TOTP_ENCRYPTION_KEY) {
+			ctx.addIssue({
+				code: 'custom',
+				path: ['TOTP_ENCRYPTION_KEY'],
+				message:
+					'TOTP_ENCRYPTION_KEY is required when NODE_ENV=production (32 random bytes as 64 hex characters, e.g. `openssl rand -hex 32`, the same on every instance)'
+			});
+		}
+	},
+	{ when: (payload) => typeof payload.value === 'object' && payload.value !== null }
+);
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -49,7 +126,7 @@ export class InvalidEnvironmentError extends Error {
 export function parseEnv(source: Record<string, string | undefined>): Env {
 	// Empty strings mean "unset", as in most deployment tools.
 	const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
-	const result = envSchema.safeParse(cleaned);
+	const result = refinedEnvSchema.safeParse(cleaned);
 	if (result.success) return result.data;
 	const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
 	throw new InvalidEnvironmentError(`Invalid environment:\n${lines.join('\n')}`);
@@ -59,6 +136,38 @@ let cached: Env | undefined;
 
 /** The process environment, parsed on first use and cached. */
 export function env(): Env {
-	cached ??= parseEnv(process.env);
+	cached ??= parseEnv(withEmbeddedSecrets(process.env));
 	return cached;
+}
+
+const EMBEDDED_SECRETS = ['JWT_SECRET', 'TOTP_ENCRYPTION_KEY'] as const;
+
+/**
+ * The quick start (`npm start`: production mode on the embedded database, one instance) must work
+ * with no configuration, yet production needs stable secrets. On the embedded database only, the
+ * secrets that are not set are generated once and kept beside the database files, readable by the
+ * owner alone. With `DATABASE_URL` (a real deployment, possibly many instances) they stay required
+ * from the environment.
+ */
+export function withEmbeddedSecrets(
+	source: Record<string, string | undefined>
+): Record<string, string | undefined> {
+	if (source.NODE_ENV !== 'production' || source.DATABASE_URL) return source;
+	const missing = EMBEDDED_SECRETS.filter((name) => !source[name]);
+	if (missing.length === 0) return source;
+	const file = path.resolve(path.dirname(source.PGLITE_DIR || '.data/pglite'), 'secrets.json');
+	let stored: Record<string, string> = {};
+	if (existsSync(file)) stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+	let changed = false;
+	for (const name of missing) {
+		if (!stored[name]) {
+			stored[name] = randomBytes(32).toString('hex');
+			changed = true;
+		}
+	}
+	if (changed) {
+		mkdirSync(path.dirname(file), { recursive: true });
+		writeFileSync(file, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 });
+	}
+	return { ...source, ...Object.fromEntries(missing.map((name) => [name, stored[name]])) };
 }

@@ -6,11 +6,13 @@
  *   3. procedures — public, protected (any authenticated principal) and per-role.
  */
 import { initTRPC, TRPCError } from '@trpc/server';
+import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { RequestEvent } from '@sveltejs/kit';
 import { ZodError } from 'zod';
 import { getCore, type Core } from '../core';
-import type { Role } from '../db/schema';
+import type { Channel, Role } from '../db/schema';
 import { toFieldErrors, type FieldErrors } from '$lib/validation/field-errors';
+import { DomainError, toTRPCError, ValidationFailed } from '../errors';
 
 // 1. CONTEXT
 
@@ -27,6 +29,8 @@ export interface Context {
 	principal: Principal | null;
 	requestId: string;
 	ip: string | null;
+	/** Which door the request came through; recorded with each prediction. */
+	channel: Channel;
 }
 
 /** Builds the context of a SvelteKit request from `event.locals`. */
@@ -35,7 +39,8 @@ export async function createContext(event: RequestEvent): Promise<Context> {
 		core: await getCore(),
 		principal: event.locals.principal,
 		requestId: event.locals.requestId,
-		ip: safeClientAddress(event)
+		ip: safeClientAddress(event),
+		channel: event.url.pathname.startsWith('/trpc') ? 'trpc' : 'portal'
 	};
 }
 
@@ -53,19 +58,35 @@ export interface ErrorData {
 	fieldErrors?: FieldErrors;
 }
 
-const t = initTRPC.context<Context>().create({
-	errorFormatter({ shape, error }) {
-		const fieldErrors = error.cause instanceof ZodError ? toFieldErrors(error.cause.issues) : undefined;
-		// Stacks never leave the server, whatever NODE_ENV says.
-		const { stack: _stack, ...data } = shape.data;
-		// An unexpected error's message may carry internals (SQL, paths); it is logged, not returned.
-		const message =
-			error.code === 'INTERNAL_SERVER_ERROR'
-				? 'Internal error; quote the x-request-id header.'
-				: shape.message;
-		return { ...shape, message, data: { ...data, fieldErrors } };
-	}
-});
+/**
+ * Procedure metadata: the REST route (`openapi`, read by the OpenAPI generator and by the REST
+ * router) and the access rule (`access`: 'public', 'authenticated' or the roles allowed), declared
+ * once by the procedure builder and read by the access table test.
+ */
+export type Access = 'public' | 'authenticated' | readonly Role[];
+export type Meta = OpenApiMeta & { access?: Access };
+
+const t = initTRPC
+	.context<Context>()
+	.meta<Meta>()
+	.create({
+		errorFormatter({ shape, error }) {
+			const fieldErrors =
+				error.cause instanceof ZodError
+					? toFieldErrors(error.cause.issues)
+					: error.cause instanceof ValidationFailed
+						? error.cause.fieldErrors
+						: undefined;
+			// Stacks never leave the server, whatever NODE_ENV says.
+			const { stack: _stack, ...data } = shape.data;
+			// An unexpected error's message may carry internals (SQL, paths); it is logged, not returned.
+			const message =
+				error.code === 'INTERNAL_SERVER_ERROR'
+					? 'Internal error; quote the x-request-id header.'
+					: shape.message;
+			return { ...shape, message, data: { ...data, fieldErrors } };
+		}
+	});
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
@@ -73,11 +94,18 @@ export const middleware = t.middleware;
 
 // 3. PROCEDURES
 
+/** Domain errors thrown by services become the matching tRPC error, here and only here. */
+const baseProcedure = t.procedure.use(async ({ next }) => {
+	const result = await next();
+	if (!result.ok && result.error.cause instanceof DomainError) throw toTRPCError(result.error.cause);
+	return result;
+});
+
 /** Anyone, signed in or not. */
-export const publicProcedure = t.procedure;
+export const publicProcedure = baseProcedure.meta({ access: 'public' });
 
 /** Any authenticated principal. */
-export const protectedProcedure = t.procedure.use(({ ctx, next }) => {
+export const protectedProcedure = baseProcedure.meta({ access: 'authenticated' }).use(({ ctx, next }) => {
 	if (!ctx.principal)
 		throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in or send a bearer token.' });
 	return next({ ctx: { ...ctx, principal: ctx.principal } });
@@ -86,7 +114,7 @@ export const protectedProcedure = t.procedure.use(({ ctx, next }) => {
 /** Principals holding one of `roles`; everyone else gets 403 (401 when anonymous). */
 export function roleProcedure(...roles: readonly Role[]) {
 	const allowed = new Set<Role>(roles);
-	return protectedProcedure.use(({ ctx, next }) => {
+	return protectedProcedure.meta({ access: roles }).use(({ ctx, next }) => {
 		if (!allowed.has(ctx.principal.role)) {
 			throw new TRPCError({ code: 'FORBIDDEN', message: `Requires one of the roles: ${roles.join(', ')}.` });
 		}

@@ -1,0 +1,11 @@
+/**
+ * Every CLI command, in the order `--help` lists them. To add one, write
+ * `commands/<name>.ts` exporting a `CliCommand` and add it here.
+ */
+import { serviceAccountCommand } from './service-account';
+import type { CliCommand } from './types';
+import { userCommand } from './user';
+
+export const commands: readonly CliCommand[] = [serviceAccountCommand, userCommand];
+
+export type { CliCommand } from './types';

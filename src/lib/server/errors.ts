@@ -1,0 +1,100 @@
+/**
+ * Domain errors, each with a stable code, mapped to tRPC (and so HTTP) in one place:
+ * `toTRPCError`. Services throw these; procedures never build HTTP statuses themselves.
+ */
+import { TRPCError } from '@trpc/server';
+import type { FieldErrors } from '$lib/validation/field-errors';
+
+export abstract class DomainError extends Error {
+	abstract readonly code: string;
+	constructor(message: string, options?: ErrorOptions) {
+		super(message, options);
+		this.name = new.target.name;
+	}
+}
+
+/** Input broke a rule that a static schema cannot express (e.g. a model's own features). */
+export class ValidationFailed extends DomainError {
+	readonly code = 'VALIDATION_FAILED';
+	constructor(
+		readonly fieldErrors: FieldErrors,
+		message = 'The request has invalid fields.'
+	) {
+		super(message);
+	}
+}
+
+export class ModelNotFound extends DomainError {
+	readonly code = 'MODEL_NOT_FOUND';
+}
+
+export class PredictionNotFound extends DomainError {
+	readonly code = 'PREDICTION_NOT_FOUND';
+}
+
+/** The service cannot take this request now (overload, database down); the caller may retry. */
+export class ServiceUnavailable extends DomainError {
+	readonly code = 'SERVICE_UNAVAILABLE';
+	constructor(
+		message: string,
+		readonly retryAfterSeconds: number,
+		options?: ErrorOptions
+	) {
+		super(message, options);
+	}
+}
+
+/** The caller is known but may not do this. */
+export class Forbidden extends DomainError {
+	readonly code = 'FORBIDDEN';
+}
+
+/** A record the caller named does not exist (or is not theirs to see). */
+export class NotFound extends DomainError {
+	readonly code = 'NOT_FOUND';
+}
+
+/** The request clashes with the current state (e.g. 2FA already enrolled). */
+export class Conflict extends DomainError {
+	readonly code = 'CONFLICT';
+}
+
+/** Short constructors, in the manner of piscina's `errors.ts`. */
+export const domainErrors = {
+	invalid: (fieldErrors: FieldErrors, message?: string) => new ValidationFailed(fieldErrors, message),
+	forbidden: (message: string) => new Forbidden(message),
+	notFound: (message: string) => new NotFound(message),
+	conflict: (message: string) => new Conflict(message),
+	unavailable: (message: string, retryAfterSeconds: number) =>
+		new ServiceUnavailable(message, retryAfterSeconds)
+};
+
+/** True for PostgreSQL's unique_violation (23505), from postgres.js or PGlite. */
+export function isUniqueViolation(error: unknown): boolean {
+	for (let current: unknown = error; current; current = (current as { cause?: unknown }).cause) {
+		if ((current as { code?: unknown }).code === '23505') return true;
+	}
+	return false;
+}
+
+const TRPC_CODES = {
+	VALIDATION_FAILED: 'BAD_REQUEST',
+	MODEL_NOT_FOUND: 'NOT_FOUND',
+	PREDICTION_NOT_FOUND: 'NOT_FOUND',
+	NOT_FOUND: 'NOT_FOUND',
+	FORBIDDEN: 'FORBIDDEN',
+	CONFLICT: 'CONFLICT',
+	SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE'
+} as const satisfies Record<string, TRPCError['code']>;
+
+/** Maps a domain error to the TRPCError the adapters turn into an HTTP status. */
+export function toTRPCError(error: DomainError): TRPCError {
+	const code = (TRPC_CODES as Record<string, TRPCError['code']>)[error.code] ?? 'INTERNAL_SERVER_ERROR';
+	return new TRPCError({ code, message: error.message, cause: error });
+}
+
+/** Seconds a client should wait before retrying, when the error says so. */
+export function retryAfterOf(error: unknown): number | undefined {
+	const cause = error instanceof TRPCError ? error.cause : error;
+	return cause instanceof ServiceUnavailable ? cause.retryAfterSeconds : undefined;
+}

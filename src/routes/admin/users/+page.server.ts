@@ -1,0 +1,35 @@
+import { field, refused } from '$lib/server/forms';
+import { callerFor } from '$lib/server/trpc/caller';
+import { roleLabels, userRoles, type UserRole } from '$lib/server/auth/access';
+import type { Actions, PageServerLoad } from './$types';
+
+export const load: PageServerLoad = async (event) => {
+	const search = event.url.searchParams.get('q')?.slice(0, 200) ?? '';
+	const caller = await callerFor(event);
+	return {
+		search,
+		users: await caller.users.list({ search: search || undefined }),
+		roles: userRoles.map((role) => ({ value: role, label: roleLabels[role] }))
+	};
+};
+
+export const actions: Actions = {
+	create: async (event) => {
+		const data = await event.request.formData();
+		const values = {
+			email: field(data, 'email').trim(),
+			name: field(data, 'name').trim(),
+			role: field(data, 'role')
+		};
+		try {
+			const caller = await callerFor(event);
+			const { user, temporaryPassword } = await caller.users.create({
+				...values,
+				role: values.role as UserRole
+			});
+			return { created: { id: user.id, email: user.email, name: user.name, temporaryPassword } };
+		} catch (error) {
+			return refused(error, { values });
+		}
+	}
+};
