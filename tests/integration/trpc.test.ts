@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { z } from 'zod';
-import { assembleCore, type Core } from '$lib/server/core';
+import { createCore, type Core } from '$lib/server/core';
 import { parseEnv } from '$lib/server/env';
 import { createCaller } from '$lib/server/trpc/root';
 import { publicProcedure, roleProcedure, router, type Context, type Principal } from '$lib/server/trpc/trpc';
@@ -23,13 +23,20 @@ const admin: Principal = { kind: 'user', id: 'u2', name: 'Root', role: 'admin' }
 describe('tRPC core', () => {
 	let database: TestDatabase;
 	let core: Core;
-	const context = (principal: Principal | null): Context => ({ core, principal, requestId: 'r1', ip: null });
+	const context = (principal: Principal | null): Context => ({
+		core,
+		principal,
+		requestId: 'r1',
+		ip: null,
+		channel: 'trpc'
+	});
 
 	beforeAll(async () => {
 		database = await openTestDatabase('pglite');
-		core = assembleCore(parseEnv({}), database);
+		core = await createCore(parseEnv({}), database, { ownsDatabase: false, workers: 1 });
 	});
 	afterAll(async () => {
+		await core.stop();
 		await database.dispose();
 	});
 
@@ -42,14 +49,20 @@ describe('tRPC core', () => {
 		});
 	}
 
-	it('should report the instance ready through system.health when the database answers', async () => {
+	it('should report the instance ready through system.health when the database answers and models are loaded', async () => {
 		const report = await createCaller(context(null)).system.health();
 		expect(report.status).toBe('ready');
-		expect(report.checks).toEqual([expect.objectContaining({ name: 'database', ok: true })]);
+		expect(report.checks).toEqual([
+			expect.objectContaining({ name: 'database', ok: true }),
+			expect.objectContaining({ name: 'models', ok: true })
+		]);
 	});
 
 	it('should report not ready when the database does not answer', async () => {
-		const broken = assembleCore(parseEnv({}), { ...database, ping: () => Promise.reject(new Error('down')) });
+		const broken: Core = {
+			...core,
+			readiness: [{ name: 'database', check: () => Promise.reject(new Error('down')) }]
+		};
 		const report = await createCaller({ ...context(null), core: broken }).system.health();
 		expect(report.status).toBe('not_ready');
 		expect(report.checks[0]).toMatchObject({ ok: false, error: 'down' });

@@ -6,9 +6,20 @@
  * the SvelteKit bundle are loaded separately but must share one instance in one process.
  */
 import path from 'node:path';
+import { InferencePool } from '$inference/pool/pool';
 import { env, type Env } from './env';
-import { openDatabase, type DatabaseHandle } from './db';
+import { openDatabase, type Database, type DatabaseHandle } from './db';
 import { logger } from './logger';
+import { poolEngine } from './services/inference-engine';
+import { ModelRegistry } from './services/models.service';
+import { PredictionWriter } from './services/prediction-writer';
+import { ScoringService } from './services/scoring.service';
+import { createApiAuth, type ApiAuth } from './auth/api-auth';
+import { createCors, type Cors } from './http/cors';
+import { createApiRateLimiter, type RateLimiter } from './http/rate-limit';
+import { restDependencies, serveApi } from './http/api';
+import { createFastPath } from './http/node-adapter';
+import { closeRedisClient, createRedisClient } from './http/redis';
 
 export interface ReadinessCheck {
 	name: string;
@@ -18,6 +29,16 @@ export interface ReadinessCheck {
 export interface Core {
 	env: Env;
 	database: DatabaseHandle;
+	/** Shortcut for `database.db`. */
+	db: Database;
+	models: ModelRegistry;
+	pool: InferencePool;
+	writer: PredictionWriter;
+	scoring: ScoringService;
+	/** Service-account tokens, the account-status cache and the token endpoint's throttle. */
+	auth: ApiAuth;
+	rateLimiter: RateLimiter;
+	cors: Cors;
 	startedAt: Date;
 	/** Checks behind /readyz; each must resolve for the instance to take traffic. */
 	readiness: ReadinessCheck[];
@@ -27,7 +48,13 @@ export interface Core {
 const CORE_KEY = Symbol.for('credible.core');
 /** Called by `server.js` on SIGTERM: adapter-node's handler does not emit `sveltekit:shutdown` there. */
 const SHUTDOWN_KEY = Symbol.for('credible.shutdown');
-type CoreGlobal = typeof globalThis & { [CORE_KEY]?: Promise<Core>; [SHUTDOWN_KEY]?: () => Promise<void> };
+/** Read by `server.js` for each request. */
+const FAST_PATH_KEY = Symbol.for('credible.fastPath');
+type CoreGlobal = typeof globalThis & {
+	[CORE_KEY]?: Promise<Core>;
+	[SHUTDOWN_KEY]?: () => Promise<void>;
+	[FAST_PATH_KEY]?: ReturnType<typeof createFastPath>;
+};
 
 /** Starts the core once per process and returns it; later calls share the same instance. */
 export function getCore(): Promise<Core> {
@@ -59,19 +86,86 @@ async function startCore(config: Env): Promise<Core> {
 		{ database: database.kind, ms: Math.round(performance.now() - started) },
 		'database ready, migrations applied'
 	);
-	return assembleCore(config, database);
+	const core = await createCore(config, database);
+	installFastPath(core);
+	return core;
 }
 
-/** Wires the core around an open database (tests pass their own). */
-export function assembleCore(config: Env, database: DatabaseHandle): Core {
-	const readiness: ReadinessCheck[] = [{ name: 'database', check: () => database.ping() }];
+/** Lets `server.js` hand `/api/v1/*` to the REST layer before SvelteKit (see docs/architecture.md). */
+function installFastPath(core: Core): void {
+	const deps = restDependencies(core);
+	(globalThis as CoreGlobal)[FAST_PATH_KEY] = createFastPath({
+		bodyLimitBytes: core.env.API_BODY_LIMIT_BYTES,
+		handler: (request) => serveApi(core, deps, request)
+	});
+}
+
+export interface CoreOptions {
+	/** Close the database when the core stops (tests keep their own). Default true. */
+	ownsDatabase?: boolean;
+	/** Inference worker threads (overrides INFERENCE_WORKERS). */
+	workers?: number;
+}
+
+/** Loads the models, starts the inference pool and wires the services around an open database. */
+export async function createCore(
+	config: Env,
+	database: DatabaseHandle,
+	options: CoreOptions = {}
+): Promise<Core> {
+	const started = performance.now();
+	const models = await ModelRegistry.load(path.resolve(config.MODELS_DIR));
+	const pool = await InferencePool.start({
+		bundles: models.all().map((version) => version.bundle),
+		active: Object.fromEntries(
+			models.modelIds().map((id) => [id, models.resolve(id).manifest.model.version])
+		),
+		size: options.workers ?? config.INFERENCE_WORKERS,
+		maxQueue: config.INFERENCE_MAX_QUEUE_ROWS,
+		taskTimeoutMs: config.INFERENCE_TASK_TIMEOUT_MS
+	});
+	logger.info(
+		{ models: models.all().map((v) => v.key), ms: Math.round(performance.now() - started) },
+		'models loaded into the inference pool'
+	);
+	const writer = new PredictionWriter(database.db);
+	const scoring = new ScoringService(database.db, models, poolEngine(pool), writer);
+	// One Redis connection, when configured, shared by the rate limiters of every principal.
+	const redis = config.REDIS_URL ? createRedisClient(config.REDIS_URL) : undefined;
+	const auth = createApiAuth({ db: database.db, config, redis });
+	const rateLimiter = createApiRateLimiter(config, redis);
+	const readiness: ReadinessCheck[] = [
+		{ name: 'database', check: () => database.ping() },
+		{
+			name: 'models',
+			check: () => {
+				const notReady = pool.models().filter((model) => model.state === 'loading');
+				return notReady.length === 0
+					? Promise.resolve()
+					: Promise.reject(new Error(`loading: ${notReady.map((m) => m.key).join(', ')}`));
+			}
+		}
+	];
 	return {
 		env: config,
 		database,
+		db: database.db,
+		models,
+		pool,
+		writer,
+		scoring,
+		auth,
+		rateLimiter,
+		cors: createCors(config.CORS_ORIGINS),
 		startedAt: new Date(),
 		readiness,
 		stop: async () => {
-			await database.close();
+			// Order matters: finish recording what was scored, then stop the workers, then the database.
+			await writer.close();
+			await pool.close();
+			await rateLimiter.close();
+			if (redis) await closeRedisClient(redis);
+			if (options.ownsDatabase !== false) await database.close();
 		}
 	};
 }

@@ -1,11 +1,21 @@
 import { createCallerFactory, router } from './trpc';
+import { auditRouter } from './routers/audit';
+import { modelsRouter } from './routers/models';
+import { scoringRouter } from './routers/scoring';
+import { securityRouter } from './routers/security';
 import { systemRouter } from './routers/system';
+import { usersRouter } from './routers/users';
 
 export const appRouter = router({
-	system: systemRouter
+	system: systemRouter,
+	models: modelsRouter,
+	scoring: scoringRouter,
+	users: usersRouter,
+	audit: auditRouter,
+	security: securityRouter
 });
 
 export type AppRouter = typeof appRouter;
 
-/** Calls procedures in-process (page loads, the custom server's fast paths, tests). */
+/** Calls procedures in-process (page loads, the REST fast path, tests). */
 export const createCaller = createCallerFactory(appRouter);

@@ -1,0 +1,270 @@
+/**
+ * `npm run bench:api`: starts the built server on PostgreSQL (BENCH_DATABASE_URL, default the
+ * local `postgres://postgres@127.0.0.1:5432/<fresh db>`) or PGlite (BENCH_DB=pglite), creates a
+ * service account with the CLI, and drives the REST route and the tRPC procedure with autocannon
+ * at 16, 64 and 256 connections (BENCH_CONNECTIONS), BENCH_REQUESTS requests per run. It then stops the server (which drains the group-commit writer)
+ * and checks that the stored predictions equal the 200 responses. Prints req/s and latency
+ * percentiles, then the latency of 1,000-row batches.
+ *
+ * Figures depend on the machine; the load generator shares it with the server.
+ */
+import autocannon, { type Result } from 'autocannon';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import postgres from 'postgres';
+
+const PORT = Number(process.env.BENCH_PORT ?? 3499);
+const BASE = `http://127.0.0.1:${PORT}`;
+/**
+ * Requests per run. A fixed count (not a duration) lets autocannon wait for every response, so
+ * that the 200s counted equal the decisions the server acknowledged.
+ */
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 30_000);
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '16,64,256').split(',').map(Number);
+const usePglite = process.env.BENCH_DB === 'pglite';
+const PGLITE_DIR = '.data/bench/pglite';
+
+interface Row {
+	target: string;
+	connections: number;
+	requests: number;
+	ok: number;
+	non2xx: number;
+	errors: number;
+	rps: number;
+	p50: number;
+	p95: number;
+	p99: number;
+}
+
+const applicants = readFileSync('models/lending-club/xgb-1.0.0/golden.jsonl', 'utf8')
+	.trim()
+	.split('\n')
+	.map((line) => (JSON.parse(line) as { raw: Record<string, unknown> }).raw);
+
+async function main(): Promise<void> {
+	execFileSync(process.execPath, ['scripts/ensure-build.js'], { stdio: 'inherit' });
+	const { env, cleanup } = await prepareDatabase();
+	const secret = createServiceAccount(env);
+	const server = await startServer(env);
+	const rows: Row[] = [];
+	let batchLatencies: number[] = [];
+	try {
+		const token = await fetchToken(secret.clientId, secret.clientSecret);
+		const body = JSON.stringify({ applicant: applicants[0] });
+		for (const connections of CONNECTIONS) {
+			rows.push(
+				await run(
+					'REST POST /api/v1/models/lending-club/score',
+					connections,
+					token,
+					'/api/v1/models/lending-club/score',
+					body
+				)
+			);
+		}
+		const trpcBody = JSON.stringify({ model: 'lending-club', applicant: applicants[0] });
+		for (const connections of CONNECTIONS) {
+			rows.push(await run('tRPC scoring.score', connections, token, '/trpc/scoring.score', trpcBody));
+		}
+		batchLatencies = await batchRuns(token);
+	} finally {
+		await stopServer(server);
+	}
+	const stored = await countStored(env);
+	const ok = rows.reduce((sum, row) => sum + row.ok, 0) + batchLatencies.length * 1000 + 1;
+	await cleanup();
+
+	console.log(
+		'\nScoring throughput (autocannon, %d requests per run, load generator on the same machine)\n',
+		REQUESTS
+	);
+	console.log('| target | conns | requests | 200 | non-2xx | errors | req/s | P50 ms | P95 ms | P99 ms |');
+	console.log('|---|---|---|---|---|---|---|---|---|---|');
+	for (const r of rows) {
+		console.log(
+			`| ${r.target} | ${r.connections} | ${r.requests} | ${r.ok} | ${r.non2xx} | ${r.errors} | ${Math.round(r.rps)} | ${r.p50} | ${r.p95} | ${r.p99} |`
+		);
+	}
+	const sorted = [...batchLatencies].sort((a, b) => a - b);
+	const pct = (p: number) =>
+		sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]?.toFixed(1);
+	console.log(
+		`\nBatch of 1,000 rows (REST, %d calls): P50 ${pct(50)} ms, P95 ${pct(95)} ms, max ${sorted.at(-1)?.toFixed(1)} ms`,
+		sorted.length
+	);
+	console.log(`\nStored predictions: ${stored}; 200 responses × rows (incl. the warm-up call): ${ok}`);
+	if (stored !== ok) {
+		console.error('MISMATCH: stored predictions differ from acknowledged decisions');
+		process.exitCode = 1;
+	} else {
+		console.log('Every acknowledged decision was recorded.');
+	}
+}
+
+async function prepareDatabase(): Promise<{ env: NodeJS.ProcessEnv; cleanup: () => Promise<void> }> {
+	const base: NodeJS.ProcessEnv = {
+		...process.env,
+		NODE_ENV: 'production',
+		PORT: String(PORT),
+		HOST: '127.0.0.1',
+		LOG_LEVEL: 'warn',
+		JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123',
+		TOTP_ENCRYPTION_KEY: '0'.repeat(64),
+		CREDIBLE_ADMIN_PASSWORD: 'bench-admin-password-1',
+		// The benchmark measures the service, not the limiter; the limit itself is tested elsewhere.
+		RATE_LIMIT_PER_SECOND: '1000000'
+	};
+	if (usePglite) {
+		rmSync('.data/bench', { recursive: true, force: true });
+		return { env: { ...base, PGLITE_DIR }, cleanup: () => Promise.resolve() };
+	}
+	const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+	const name = `credible_bench_${Date.now()}`;
+	const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+	await admin.unsafe(`create database "${name}"`);
+	const url = new URL(adminUrl);
+	url.pathname = `/${name}`;
+	return {
+		env: { ...base, DATABASE_URL: url.toString() },
+		cleanup: async () => {
+			await admin.unsafe(`drop database if exists "${name}" with (force)`);
+			await admin.end();
+		}
+	};
+}
+
+function createServiceAccount(env: NodeJS.ProcessEnv): { clientId: string; clientSecret: string } {
+	const out = execFileSync(
+		'npx',
+		['tsx', 'src/cli/credible.ts', 'service-account', 'create', 'bench', '--role', 'scorer'],
+		{
+			env,
+			encoding: 'utf8'
+		}
+	);
+	const clientId = /client[ _-]?id:?\s+(\S+)/i.exec(out)?.[1];
+	const clientSecret = /client[ _-]?secret:?\s+(\S+)/i.exec(out)?.[1];
+	if (!clientId || !clientSecret) throw new Error(`could not read the credentials from:\n${out}`);
+	return { clientId, clientSecret };
+}
+
+async function startServer(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+	const server = spawn(process.execPath, ['server.js'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+	for (let i = 0; i < 120; i++) {
+		try {
+			const response = await fetch(`${BASE}/readyz`);
+			if (response.ok) return server;
+		} catch {
+			// not listening yet
+		}
+		await sleep(500);
+	}
+	server.kill('SIGKILL');
+	throw new Error('the server did not become ready');
+}
+
+async function stopServer(server: ChildProcess): Promise<void> {
+	const exited = new Promise((resolve) => server.once('exit', resolve));
+	server.kill('SIGTERM');
+	await exited;
+}
+
+async function fetchToken(clientId: string, clientSecret: string): Promise<string> {
+	const response = await fetch(`${BASE}/api/v1/oauth/token`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/x-www-form-urlencoded' },
+		body: new URLSearchParams({
+			grant_type: 'client_credentials',
+			client_id: clientId,
+			client_secret: clientSecret
+		})
+	});
+	const body = (await response.json()) as { access_token?: string };
+	if (!body.access_token)
+		throw new Error(`token exchange failed: ${response.status} ${JSON.stringify(body)}`);
+	// Warm-up call (counted in the expected total).
+	await fetch(`${BASE}/api/v1/models/lending-club/score`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json', authorization: `Bearer ${body.access_token}` },
+		body: JSON.stringify({ applicant: applicants[0] })
+	});
+	return body.access_token;
+}
+
+async function run(
+	target: string,
+	connections: number,
+	token: string,
+	path: string,
+	body: string
+): Promise<Row> {
+	const latencies: number[] = [];
+	const result = await new Promise<Result>((resolve, reject) => {
+		const instance = autocannon(
+			{
+				url: `${BASE}${path}`,
+				method: 'POST',
+				connections,
+				amount: REQUESTS,
+				headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+				body
+			},
+			(error, summary) =>
+				error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(summary)
+		);
+		// Every response time, for exact percentiles (autocannon's summary has no P95).
+		instance.on('response', (_client, _status, _bytes, ms: number) => latencies.push(ms));
+	});
+	latencies.sort((a, b) => a - b);
+	const pct = (p: number) =>
+		Math.round((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN) * 10) /
+		10;
+	return {
+		target,
+		connections,
+		requests: result.requests.total,
+		ok: result['2xx'],
+		non2xx: result.non2xx,
+		errors: result.errors,
+		rps: result.requests.total / (result.duration || 1),
+		p50: pct(0.5),
+		p95: pct(0.95),
+		p99: pct(0.99)
+	};
+}
+
+async function batchRuns(token: string): Promise<number[]> {
+	const rows = Array.from({ length: 1000 }, (_, i) => applicants[i % applicants.length]);
+	const body = JSON.stringify({ applicants: rows });
+	const latencies: number[] = [];
+	for (let i = 0; i < 20; i++) {
+		const started = performance.now();
+		const response = await fetch(`${BASE}/api/v1/models/lending-club/score/batch`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+			body
+		});
+		await response.arrayBuffer();
+		if (!response.ok) throw new Error(`batch failed: ${response.status}`);
+		latencies.push(performance.now() - started);
+	}
+	return latencies;
+}
+
+async function countStored(env: NodeJS.ProcessEnv): Promise<number> {
+	if (env.DATABASE_URL) {
+		const sql = postgres(env.DATABASE_URL, { max: 1 });
+		const [row] = await sql<{ n: number }[]>`select count(*)::int as n from predictions`;
+		await sql.end();
+		return row?.n ?? -1;
+	}
+	const { PGlite } = await import('@electric-sql/pglite');
+	const db = await PGlite.create(PGLITE_DIR);
+	const result = await db.query<{ n: number }>('select count(*)::int as n from predictions');
+	await db.close();
+	return result.rows[0]?.n ?? -1;
+}
+
+await main();

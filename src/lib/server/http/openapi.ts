@@ -1,0 +1,87 @@
+/**
+ * The OpenAPI 3 document of the REST API, generated from the same tRPC procedures and zod schemas
+ * that serve `/trpc` and `/api/v1`, plus the token endpoint and each model's applicant schema.
+ */
+import { z } from 'zod';
+import { generateOpenApiDocument } from 'trpc-to-openapi';
+import { appRouter } from '../trpc/root';
+import type { ModelRegistry } from '../services/models.service';
+import { API_PREFIX } from './rest';
+
+type Document = ReturnType<typeof generateOpenApiDocument>;
+
+let cached: { registry: ModelRegistry; document: Document } | undefined;
+
+/** The document, built once per model registry. */
+export function openApiDocument(registry: ModelRegistry): Document {
+	if (cached?.registry === registry) return cached.document;
+	const document = generateOpenApiDocument(appRouter, {
+		title: 'Credible API',
+		description:
+			'Credit scoring with explanations. Authenticate with a service account: exchange its client id and secret ' +
+			`at POST ${API_PREFIX}/oauth/token for a bearer token. Validation errors are 400 with \`error.fieldErrors\` ` +
+			'keyed by the dotted path of each bad field; overload and database outages are 503 with Retry-After.',
+		version: '1.0.0',
+		baseUrl: API_PREFIX,
+		securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }
+	});
+	document.paths ??= {};
+	document.paths['/oauth/token'] = tokenPath as unknown as NonNullable<Document['paths']>[string];
+	document.components ??= {};
+	document.components.schemas ??= {};
+	// Each model's applicant, generated from its manifest, so clients can validate before calling.
+	for (const version of registry.all()) {
+		if (version.status === 'available') continue;
+		const name = `Applicant_${version.key.replace(/[^A-Za-z0-9]+/g, '_')}`;
+		document.components.schemas[name] = z.toJSONSchema(version.applicantSchema, {
+			io: 'input',
+			unrepresentable: 'any'
+		}) as never;
+	}
+	cached = { registry, document };
+	return document;
+}
+
+const tokenPath = {
+	post: {
+		tags: ['auth'],
+		summary: 'Exchange client credentials for an access token (OAuth 2.0 client credentials)',
+		operationId: 'oauth-token',
+		requestBody: {
+			required: true,
+			content: {
+				'application/x-www-form-urlencoded': {
+					schema: {
+						type: 'object',
+						required: ['grant_type', 'client_id', 'client_secret'],
+						properties: {
+							grant_type: { type: 'string', enum: ['client_credentials'] },
+							client_id: { type: 'string' },
+							client_secret: { type: 'string' }
+						}
+					}
+				}
+			}
+		},
+		responses: {
+			'200': {
+				description: 'An access token',
+				content: {
+					'application/json': {
+						schema: {
+							type: 'object',
+							properties: {
+								access_token: { type: 'string' },
+								token_type: { type: 'string', enum: ['Bearer'] },
+								expires_in: { type: 'integer' }
+							}
+						}
+					}
+				}
+			},
+			'400': { description: 'invalid_request or unsupported_grant_type' },
+			'401': { description: 'invalid_client' },
+			'429': { description: 'Too many failed attempts; see Retry-After' }
+		}
+	}
+} as const;

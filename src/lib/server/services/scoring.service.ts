@@ -1,0 +1,459 @@
+/**
+ * Scoring: validate an applicant against its model's manifest, run the model (with SHAP, which
+ * every decision's reason codes need), apply the decision policy, record the prediction with group
+ * commit, and only then answer. Used by the tRPC procedures, hence by REST, the portal and batches.
+ */
+import { randomUUID } from 'node:crypto';
+import { and, eq, gte, lt } from 'drizzle-orm';
+import type { RawApplicant } from '$inference/manifest';
+import { createDecisionPolicy, type Decision, type DecisionPolicy } from '$inference/decision/policy';
+import { toFieldErrors, type FieldErrors } from '$lib/validation/field-errors';
+import type { Database } from '../db';
+import { predictions, type Channel, type NewPrediction, type Prediction } from '../db/schema';
+import { PredictionNotFound, ServiceUnavailable, ValidationFailed, DomainError } from '../errors';
+import type { ModelRegistry, ModelVersion } from './models.service';
+import { PersistenceError, type PredictionWriter } from './prediction-writer';
+
+/** One row's model output: SHAP per raw feature in manifest order, in log-odds. */
+export interface EngineRow {
+	probability: number;
+	margin: number;
+	baseValue: number;
+	shap: Float64Array;
+}
+
+/** What scoring needs from the inference pool. */
+export interface ScoringEngine {
+	run(version: ModelVersion, applicants: readonly RawApplicant[]): Promise<EngineRow[]>;
+}
+
+/** Who asks, through which door, under which request id. */
+export interface Caller {
+	principal: { kind: string; id: string };
+	requestId: string;
+	channel: Channel;
+}
+
+export interface Contribution {
+	feature: string;
+	label: string;
+	value: number | string | null;
+	shap: number;
+}
+
+export interface ScoreResult {
+	predictionId: string;
+	requestId: string;
+	model: { id: string; version: string };
+	probability: number;
+	points: number;
+	band: { name: string; label: string };
+	decision: Decision['decision'];
+	reasons: Decision['reasons'];
+	explanation?: { baseValue: number; margin: number; contributions: Contribution[] };
+	latencyMs: number;
+	createdAt: string;
+	/** True when this is the stored answer to an earlier call with the same idempotency key. */
+	replayed: boolean;
+}
+
+export interface ScoreRequest {
+	model: string;
+	version?: string;
+	applicant: Record<string, unknown>;
+	explain?: boolean;
+	/** Idempotency key: the same key from the same caller returns the stored result. */
+	requestId?: string;
+}
+
+export interface BatchRequest {
+	model: string;
+	version?: string;
+	applicants: Record<string, unknown>[];
+	explain?: boolean;
+	requestId?: string;
+}
+
+export type BatchRow =
+	({ index: number; ok: true } & ScoreResult) | { index: number; ok: false; fieldErrors: FieldErrors };
+
+export interface BatchResult {
+	batchId: string;
+	model: { id: string; version: string };
+	summary: {
+		rows: number;
+		scored: number;
+		rejected: number;
+		approve: number;
+		review: number;
+		decline: number;
+	};
+	results: BatchRow[];
+}
+
+/** Retry hint for a database that is down, in seconds. */
+const DATABASE_RETRY_SECONDS = 2;
+
+export class ScoringService {
+	readonly #policies = new Map<string, DecisionPolicy>();
+
+	constructor(
+		private readonly db: Database,
+		private readonly registry: ModelRegistry,
+		private readonly engine: ScoringEngine,
+		private readonly writer: PredictionWriter
+	) {}
+
+	/** Scores one applicant and records the decision before returning it. */
+	async score(caller: Caller, request: ScoreRequest): Promise<ScoreResult> {
+		const started = performance.now();
+		const version = this.registry.resolve(request.model, request.version);
+		const applicant = this.#validate(version, request.applicant, 'applicant');
+		const requester = requesterOf(caller);
+		if (request.requestId) {
+			const stored = await this.#findStored(requester, request.requestId);
+			if (stored) return this.#replay(stored, version, applicant, request.explain === true);
+		}
+		const [row] = await this.#run(version, [applicant]);
+		if (!row) throw new Error('the engine returned no row');
+		const { prediction, result } = this.#assemble(caller, version, applicant, row, started, {
+			idempotencyKey: request.requestId ?? null,
+			explain: request.explain === true
+		});
+		const outcome = await this.#record(() => this.writer.write(prediction));
+		if (outcome === 'duplicate' && request.requestId) {
+			// Another call with the same key won the race; answer what it recorded.
+			const stored = await this.#findStored(requester, request.requestId);
+			if (stored) return this.#replay(stored, version, applicant, request.explain === true);
+		}
+		return result;
+	}
+
+	/** Scores many applicants; each row gets its result or its own field errors. */
+	async scoreBatch(caller: Caller, request: BatchRequest): Promise<BatchResult> {
+		const started = performance.now();
+		const version = this.registry.resolve(request.model, request.version);
+		const policy = this.#policy(version);
+		const requester = requesterOf(caller);
+		const batchId = randomUUID();
+		const valid: { index: number; applicant: RawApplicant }[] = [];
+		const results: BatchRow[] = new Array<BatchRow>(request.applicants.length);
+		request.applicants.forEach((raw, index) => {
+			const parsed = version.applicantSchema.safeParse(raw);
+			if (parsed.success) valid.push({ index, applicant: parsed.data });
+			else results[index] = { index, ok: false, fieldErrors: toFieldErrors(parsed.error.issues) };
+		});
+		if (request.requestId) {
+			const stored = await this.#findStoredBatch(requester, request.requestId);
+			if (stored.length > 0) return this.#replayBatch(stored, version, request, results, valid);
+		}
+		const rows =
+			valid.length > 0
+				? await this.#run(
+						version,
+						valid.map((v) => v.applicant)
+					)
+				: [];
+		const records: NewPrediction[] = [];
+		valid.forEach(({ index, applicant }, i) => {
+			const row = rows[i];
+			if (!row) return;
+			const { prediction, result } = this.#assemble(caller, version, applicant, row, started, {
+				idempotencyKey: request.requestId ? `${request.requestId}/${index}` : null,
+				explain: request.explain === true,
+				batchId,
+				policy
+			});
+			records.push(prediction);
+			results[index] = { index, ok: true, ...result };
+		});
+		await this.#record(() => this.writer.writeMany(records));
+		return { batchId, model: modelOf(version), summary: summarise(results), results };
+	}
+
+	/** The full explanation of a stored prediction. */
+	async explainStored(caller: Caller & { mayReadAll: boolean }, predictionId: string): Promise<ScoreResult> {
+		const [stored] = await this.db
+			.select()
+			.from(predictions)
+			.where(eq(predictions.id, predictionId))
+			.limit(1);
+		// A scorer may only read its own predictions; saying "not found" leaks nothing about others'.
+		if (!stored || (!caller.mayReadAll && stored.requester !== requesterOf(caller))) {
+			throw new PredictionNotFound(`No prediction ${predictionId}.`);
+		}
+		const version = this.registry.resolve(stored.modelId, stored.modelVersion);
+		return storedResult(stored, version, true, false);
+	}
+
+	/** Scores without recording (what-if); the caller sees the explanation. */
+	async explainApplicant(caller: Caller, request: ScoreRequest): Promise<ScoreResult> {
+		const started = performance.now();
+		const version = this.registry.resolve(request.model, request.version);
+		const applicant = this.#validate(version, request.applicant, 'applicant');
+		const [row] = await this.#run(version, [applicant]);
+		if (!row) throw new Error('the engine returned no row');
+		const { result } = this.#assemble(caller, version, applicant, row, started, {
+			idempotencyKey: null,
+			explain: true
+		});
+		return { ...result, predictionId: '' };
+	}
+
+	#policy(version: ModelVersion): DecisionPolicy {
+		let policy = this.#policies.get(version.key);
+		if (!policy) {
+			policy = createDecisionPolicy(version.manifest);
+			this.#policies.set(version.key, policy);
+		}
+		return policy;
+	}
+
+	#validate(version: ModelVersion, raw: Record<string, unknown>, prefix: string): RawApplicant {
+		const parsed = version.applicantSchema.safeParse(raw);
+		if (parsed.success) return parsed.data;
+		const errors = toFieldErrors(
+			parsed.error.issues.map((issue) => ({ ...issue, path: [prefix, ...issue.path] }))
+		);
+		throw new ValidationFailed(errors);
+	}
+
+	async #run(version: ModelVersion, applicants: readonly RawApplicant[]): Promise<EngineRow[]> {
+		try {
+			return await this.engine.run(version, applicants);
+		} catch (error) {
+			throw asUnavailable(error) ?? error;
+		}
+	}
+
+	async #record<T>(write: () => Promise<T>): Promise<T> {
+		try {
+			return await write();
+		} catch (error) {
+			if (error instanceof PersistenceError) {
+				// No unrecorded decisions: without the database there is no answer, only a retry hint.
+				throw new ServiceUnavailable(error.message, DATABASE_RETRY_SECONDS, { cause: error });
+			}
+			throw error;
+		}
+	}
+
+	#assemble(
+		caller: Caller,
+		version: ModelVersion,
+		applicant: RawApplicant,
+		row: EngineRow,
+		started: number,
+		options: { idempotencyKey: string | null; explain: boolean; batchId?: string; policy?: DecisionPolicy }
+	): { prediction: NewPrediction; result: ScoreResult } {
+		const { manifest } = version;
+		const features = manifest.features;
+		const decision = (options.policy ?? this.#policy(version)).decide(row.probability, row.shap, 0, (i) => {
+			return applicant[features[i]?.name ?? ''] ?? null;
+		});
+		const shap: Record<string, number> = {};
+		features.forEach((feature, i) => (shap[feature.name] = row.shap[i] ?? 0));
+		const id = randomUUID();
+		const createdAt = new Date();
+		const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
+		const prediction: NewPrediction = {
+			id,
+			createdAt,
+			modelId: manifest.model.id,
+			modelVersion: manifest.model.version,
+			requestId: caller.requestId,
+			idempotencyKey: options.idempotencyKey,
+			requester: requesterOf(caller),
+			channel: caller.channel,
+			batchId: options.batchId ?? null,
+			input: applicant,
+			probability: row.probability,
+			margin: row.margin,
+			points: decision.points,
+			band: decision.band.name,
+			decision: decision.decision,
+			reasons: decision.reasons.map(({ feature, code, text, contribution }) => ({
+				feature,
+				code,
+				text,
+				contribution
+			})),
+			shap,
+			baseValue: row.baseValue,
+			latencyMs
+		};
+		const result: ScoreResult = {
+			predictionId: id,
+			requestId: caller.requestId,
+			model: modelOf(version),
+			probability: row.probability,
+			points: decision.points,
+			band: decision.band,
+			decision: decision.decision,
+			reasons: decision.reasons,
+			explanation: options.explain
+				? explanationOf(version, applicant, shap, row.baseValue, row.margin)
+				: undefined,
+			latencyMs,
+			createdAt: createdAt.toISOString(),
+			replayed: false
+		};
+		return { prediction, result };
+	}
+
+	async #findStored(requester: string, key: string): Promise<Prediction | undefined> {
+		const [stored] = await this.db
+			.select()
+			.from(predictions)
+			.where(and(eq(predictions.requester, requester), eq(predictions.idempotencyKey, key)))
+			.limit(1);
+		return stored;
+	}
+
+	async #findStoredBatch(requester: string, key: string): Promise<Prediction[]> {
+		// Batch rows are keyed `<key>/<index>`; '0' sorts right after '/', so this is a range scan.
+		return this.db
+			.select()
+			.from(predictions)
+			.where(
+				and(
+					eq(predictions.requester, requester),
+					gte(predictions.idempotencyKey, `${key}/`),
+					lt(predictions.idempotencyKey, `${key}0`)
+				)
+			);
+	}
+
+	#replay(stored: Prediction, version: ModelVersion, applicant: RawApplicant, explain: boolean): ScoreResult {
+		if (stored.modelId !== version.manifest.model.id || !sameApplicant(stored.input, applicant)) {
+			throw new ValidationFailed(
+				{ requestId: ['This idempotency key was already used for a different request.'] },
+				'Idempotency key reused with a different request.'
+			);
+		}
+		return storedResult(stored, version, explain, true);
+	}
+
+	#replayBatch(
+		stored: Prediction[],
+		version: ModelVersion,
+		request: BatchRequest,
+		results: BatchRow[],
+		valid: { index: number; applicant: RawApplicant }[]
+	): BatchResult {
+		const byIndex = new Map(stored.map((p) => [Number(p.idempotencyKey?.split('/').pop()), p]));
+		for (const { index, applicant } of valid) {
+			const prediction = byIndex.get(index);
+			if (!prediction || !sameApplicant(prediction.input, applicant)) {
+				throw new ValidationFailed(
+					{ requestId: ['This idempotency key was already used for a different batch.'] },
+					'Idempotency key reused with a different batch.'
+				);
+			}
+			results[index] = {
+				index,
+				ok: true,
+				...storedResult(prediction, version, request.explain === true, true)
+			};
+		}
+		const batchId = stored[0]?.batchId ?? '';
+		return { batchId, model: modelOf(version), summary: summarise(results), results };
+	}
+}
+
+function requesterOf(caller: Pick<Caller, 'principal'>): string {
+	return `${caller.principal.kind}:${caller.principal.id}`;
+}
+
+function modelOf(version: ModelVersion): { id: string; version: string } {
+	return { id: version.manifest.model.id, version: version.manifest.model.version };
+}
+
+function sameApplicant(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+	const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+	for (const key of keys) if ((a[key] ?? null) !== (b[key] ?? null)) return false;
+	return true;
+}
+
+function explanationOf(
+	version: ModelVersion,
+	applicant: Record<string, unknown>,
+	shap: Record<string, number>,
+	baseValue: number,
+	margin: number
+): NonNullable<ScoreResult['explanation']> {
+	const contributions = version.manifest.features
+		.map((feature) => ({
+			feature: feature.name,
+			label: feature.label,
+			value: (applicant[feature.name] ?? null) as number | string | null,
+			shap: shap[feature.name] ?? 0
+		}))
+		.sort((a, b) => Math.abs(b.shap) - Math.abs(a.shap));
+	return { baseValue, margin, contributions };
+}
+
+function storedResult(
+	stored: Prediction,
+	version: ModelVersion,
+	explain: boolean,
+	replayed: boolean
+): ScoreResult {
+	const band = version.manifest.policy.bands.find((b) => b.name === stored.band);
+	const valueOf = (feature: string) => stored.input[feature] ?? null;
+	return {
+		predictionId: stored.id,
+		requestId: stored.requestId,
+		model: { id: stored.modelId, version: stored.modelVersion },
+		probability: stored.probability,
+		points: stored.points,
+		band: { name: stored.band, label: band?.label ?? stored.band },
+		decision: stored.decision,
+		reasons: stored.reasons.map((reason) => ({ ...reason, value: valueOf(reason.feature) })),
+		explanation:
+			explain && stored.shap
+				? explanationOf(version, stored.input, stored.shap, stored.baseValue ?? 0, stored.margin)
+				: undefined,
+		latencyMs: stored.latencyMs,
+		createdAt: stored.createdAt.toISOString(),
+		replayed
+	};
+}
+
+function summarise(results: BatchRow[]): BatchResult['summary'] {
+	const summary = { rows: results.length, scored: 0, rejected: 0, approve: 0, review: 0, decline: 0 };
+	for (const row of results) {
+		if (row.ok) {
+			summary.scored += 1;
+			summary[row.decision] += 1;
+		} else {
+			summary.rejected += 1;
+		}
+	}
+	return summary;
+}
+
+/** Inference errors that mean "try again shortly" become a 503 with a retry hint. */
+function asUnavailable(error: unknown): ServiceUnavailable | undefined {
+	if (error instanceof DomainError) return undefined;
+	const code = (error as { code?: unknown } | null)?.code;
+	const retry = (error as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
+	switch (code) {
+		case 'OVERLOADED':
+			return new ServiceUnavailable(
+				'The scoring service is at capacity; retry shortly.',
+				typeof retry === 'number' ? retry : 1,
+				{
+					cause: error
+				}
+			);
+		case 'INFERENCE_TIMEOUT':
+		case 'WORKER_CRASHED':
+		case 'POOL_CLOSED':
+			return new ServiceUnavailable('The scoring service could not complete the request; retry shortly.', 1, {
+				cause: error
+			});
+		default:
+			return undefined;
+	}
+}

@@ -1,0 +1,70 @@
+import { batchInput, batchOutput, explainInput, scoreInput, scoreOutput } from '../schemas';
+import { roleProcedure, router, type Context } from '../trpc';
+import type { Channel } from '../../db/schema';
+
+/** Who may score: services, risk managers and admins. */
+const scoringProcedure = roleProcedure('scorer', 'risk_manager', 'admin');
+
+function callerOf(ctx: Context & { principal: NonNullable<Context['principal']> }, channel: Channel) {
+	return { principal: ctx.principal, requestId: ctx.requestId, channel };
+}
+
+export const scoringRouter = router({
+	/** Scores one applicant: probability of default, points, band, decision, reason codes. */
+	score: scoringProcedure
+		.meta({
+			openapi: {
+				method: 'POST',
+				path: '/models/{model}/score',
+				tags: ['scoring'],
+				summary: 'Score one applicant',
+				protect: true
+			}
+		})
+		.input(scoreInput)
+		.output(scoreOutput)
+		.mutation(({ ctx, input }) => ctx.core.scoring.score(callerOf(ctx, ctx.channel), input)),
+
+	/** Scores up to 10,000 applicants; a bad row gets its own field errors and never fails the batch. */
+	scoreBatch: scoringProcedure
+		.meta({
+			openapi: {
+				method: 'POST',
+				path: '/models/{model}/score/batch',
+				tags: ['scoring'],
+				summary: 'Score a batch of applicants',
+				protect: true
+			}
+		})
+		.input(batchInput)
+		.output(batchOutput)
+		.mutation(({ ctx, input }) => ctx.core.scoring.scoreBatch(callerOf(ctx, 'batch'), input)),
+
+	/** The full explanation of a stored prediction, or of a new applicant (not recorded). */
+	explain: scoringProcedure
+		.meta({
+			openapi: {
+				method: 'POST',
+				path: '/explain',
+				tags: ['scoring'],
+				summary: 'Explain a stored prediction or a new applicant',
+				protect: true
+			}
+		})
+		.input(explainInput)
+		.output(scoreOutput)
+		.mutation(({ ctx, input }) => {
+			const caller = callerOf(ctx, ctx.channel);
+			if (input.predictionId) {
+				return ctx.core.scoring.explainStored(
+					{ ...caller, mayReadAll: ctx.principal.role !== 'scorer' },
+					input.predictionId
+				);
+			}
+			return ctx.core.scoring.explainApplicant(caller, {
+				model: input.model ?? '',
+				version: input.version,
+				applicant: input.applicant ?? {}
+			});
+		})
+});

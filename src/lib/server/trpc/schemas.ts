@@ -1,0 +1,167 @@
+/**
+ * Input and output schemas of the public API. The applicant itself is checked against the model's
+ * own manifest-generated schema in the scoring service (models are loaded at run time); here it is
+ * an object of feature values, and `GET /models/{model}` describes what each model expects.
+ */
+import { z } from 'zod';
+
+export const MAX_BATCH_ROWS = 10_000;
+
+const modelId = z.string().min(1).max(64).describe('Model id, e.g. `lending-club`.');
+const version = z.string().min(1).max(64).optional().describe('Model version; the champion when omitted.');
+const featureValue = z.union([z.number(), z.string(), z.null()]);
+const applicant = z
+	.record(z.string().max(64), z.unknown())
+	.describe('Feature name → value (number, category or null when missing); see GET /models/{model}.');
+const requestId = z
+	.string()
+	.min(1)
+	.max(128)
+	.regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits, and . _ : - only')
+	.optional()
+	.describe('Idempotency key: the same key from the same caller returns the stored result.');
+
+export const scoreInput = z.strictObject({
+	model: modelId,
+	version,
+	applicant,
+	explain: z.boolean().default(false).describe('Return the SHAP contribution of every feature.'),
+	requestId
+});
+
+export const batchInput = z.strictObject({
+	model: modelId,
+	version,
+	applicants: z.array(applicant).min(1).max(MAX_BATCH_ROWS),
+	explain: z.boolean().default(false),
+	requestId
+});
+
+export const explainInput = z
+	.strictObject({
+		predictionId: z.uuid().optional().describe('Explain this stored prediction…'),
+		model: modelId.optional().describe('…or score this applicant without recording it.'),
+		version,
+		applicant: applicant.optional()
+	})
+	.refine(
+		(value) =>
+			value.predictionId !== undefined || (value.model !== undefined && value.applicant !== undefined),
+		{
+			message: 'Give either predictionId, or model and applicant.',
+			path: ['predictionId']
+		}
+	);
+
+const reason = z.object({
+	feature: z.string(),
+	code: z.string(),
+	text: z.string(),
+	contribution: z.number(),
+	value: featureValue
+});
+
+export const scoreOutput = z.object({
+	predictionId: z.string(),
+	requestId: z.string(),
+	model: z.object({ id: z.string(), version: z.string() }),
+	probability: z.number().describe('Probability of default.'),
+	points: z.number().int(),
+	band: z.object({ name: z.string(), label: z.string() }),
+	decision: z.enum(['approve', 'review', 'decline']),
+	reasons: z.array(reason).describe('Up to four adverse-action reasons, strongest first.'),
+	explanation: z
+		.object({
+			baseValue: z.number(),
+			margin: z.number(),
+			contributions: z.array(
+				z.object({ feature: z.string(), label: z.string(), value: featureValue, shap: z.number() })
+			)
+		})
+		.optional(),
+	latencyMs: z.number(),
+	createdAt: z.string(),
+	replayed: z.boolean()
+});
+
+export const batchOutput = z.object({
+	batchId: z.string(),
+	model: z.object({ id: z.string(), version: z.string() }),
+	summary: z.object({
+		rows: z.number().int(),
+		scored: z.number().int(),
+		rejected: z.number().int(),
+		approve: z.number().int(),
+		review: z.number().int(),
+		decline: z.number().int()
+	}),
+	results: z.array(
+		z.union([
+			scoreOutput.extend({ index: z.number().int(), ok: z.literal(true) }),
+			z.object({
+				index: z.number().int(),
+				ok: z.literal(false),
+				fieldErrors: z.record(z.string(), z.array(z.string()))
+			})
+		])
+	)
+});
+
+export const modelListOutput = z.array(
+	z.object({
+		id: z.string(),
+		name: z.string(),
+		description: z.string(),
+		champion: z.string(),
+		versions: z.array(
+			z.object({
+				version: z.string(),
+				status: z.enum(['champion', 'challenger', 'available']),
+				kind: z.enum(['tree_ensemble', 'linear']),
+				auc: z.number()
+			})
+		)
+	})
+);
+
+const range = z.object({ min: z.number(), max: z.number() }).nullable();
+
+export const modelInfoOutput = z.object({
+	id: z.string(),
+	version: z.string(),
+	name: z.string(),
+	description: z.string(),
+	kind: z.enum(['tree_ensemble', 'linear']),
+	status: z.enum(['champion', 'challenger', 'available']),
+	features: z.array(
+		z.object({
+			name: z.string(),
+			label: z.string(),
+			description: z.string(),
+			type: z.enum(['numeric', 'categorical', 'ordinal']),
+			unit: z.string().nullable(),
+			range,
+			integer: z.boolean(),
+			categories: z.array(z.string()).nullable(),
+			categoryLabels: z.record(z.string(), z.string()).nullable(),
+			missingAllowed: z.boolean()
+		})
+	),
+	target: z.object({ name: z.string(), positive: z.string(), definition: z.string() }),
+	metrics: z.object({
+		auc: z.number(),
+		gini: z.number(),
+		ks: z.number(),
+		brier: z.number(),
+		logLoss: z.number(),
+		calibration: z.array(z.object({ meanPredicted: z.number(), observedRate: z.number(), count: z.number() }))
+	}),
+	policy: z.object({
+		cutoffs: z.object({ approveBelow: z.number(), declineAtOrAbove: z.number() }),
+		costMatrix: z.object({ missedDefault: z.number(), refusedGood: z.number() }),
+		scaling: z.object({ basePoints: z.number(), baseOdds: z.number(), pdo: z.number() }),
+		bands: z.array(z.object({ name: z.string(), maxProbability: z.number(), label: z.string() }))
+	}),
+	training: z.object({ dataset: z.string(), rows: z.number(), positiveRate: z.number() }),
+	importance: z.record(z.string(), z.number())
+});

@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countPredictions } from '$lib/server/services/prediction-writer';
+import { apiClient, serviceToken, type ApiCall, type ApiAnswer } from '../helpers/api';
+import { startTestCore, type TestCore } from '../helpers/core';
+import { testDatabaseKinds } from '../helpers/database';
+import { goldenRows } from '../helpers/golden';
+
+const golden = goldenRows('lending-club/xgb-1.0.0');
+const applicant = golden[1]?.raw ?? {};
+
+describe.each(testDatabaseKinds())('REST API on %s', (kind) => {
+	let t: TestCore;
+	let call: (c: ApiCall) => Promise<ApiAnswer>;
+	let scorer: string;
+	let viewerToken: string;
+
+	beforeAll(async () => {
+		t = await startTestCore(kind, { CORS_ORIGINS: 'https://lender.example' });
+		call = apiClient(t.core);
+		scorer = await serviceToken(t.core, 'loan-origination');
+		viewerToken = await serviceToken(t.core, 'reporting', 'viewer');
+	});
+	afterAll(async () => {
+		await t.dispose();
+	});
+
+	it('should score through POST /models/{model}/score with a bearer token and record it', async () => {
+		const before = await countPredictions(t.core.db);
+		const response = await call({
+			method: 'POST',
+			path: '/models/lending-club/score',
+			body: { applicant },
+			token: scorer
+		});
+		expect(response.status).toBe(200);
+		const result = response.json as { probability: number; decision: string; reasons: unknown[] };
+		expect(result.probability).toBeCloseTo(golden[1]?.probability ?? -1, 6);
+		expect(result.reasons.length).toBeGreaterThan(0);
+		expect(await countPredictions(t.core.db)).toBe(before + 1);
+	});
+
+	it('should answer 401 without a token or with a forged one, and 403 for a role that may not score', async () => {
+		const body = { applicant };
+		expect((await call({ method: 'POST', path: '/models/lending-club/score', body })).status).toBe(401);
+		const forged = `${scorer.slice(0, -4)}AAAA`;
+		const bad = await call({ method: 'POST', path: '/models/lending-club/score', body, token: forged });
+		expect(bad.status).toBe(401);
+		const viewer = await call({
+			method: 'POST',
+			path: '/models/lending-club/score',
+			body,
+			token: viewerToken
+		});
+		expect(viewer.status).toBe(403);
+	});
+
+	it('should answer 400 naming every bad field', async () => {
+		const response = await call({
+			method: 'POST',
+			path: '/models/lending-club/score',
+			body: { applicant: { ...applicant, int_rate: 'high', sub_grade: 'Z9' } },
+			token: scorer
+		});
+		expect(response.status).toBe(400);
+		const error = (response.json as { error: { fieldErrors: Record<string, string[]> } }).error;
+		expect(Object.keys(error.fieldErrors).sort()).toEqual(['applicant.int_rate', 'applicant.sub_grade']);
+	});
+
+	it('should answer 404 for an unknown model and 405 for a wrong method', async () => {
+		expect(
+			(await call({ method: 'POST', path: '/models/nope/score', body: { applicant }, token: scorer })).status
+		).toBe(404);
+		expect((await call({ method: 'GET', path: '/models/lending-club/score', token: scorer })).status).toBe(
+			405
+		);
+	});
+
+	it('should replay an Idempotency-Key instead of scoring twice', async () => {
+		const request = {
+			method: 'POST',
+			path: '/models/lending-club/score',
+			body: { applicant },
+			token: scorer,
+			headers: { 'Idempotency-Key': 'application-991' }
+		};
+		const first = await call(request);
+		const before = await countPredictions(t.core.db);
+		const second = await call(request);
+		expect((second.json as { predictionId: string }).predictionId).toBe(
+			(first.json as { predictionId: string }).predictionId
+		);
+		expect((second.json as { replayed: boolean }).replayed).toBe(true);
+		expect(await countPredictions(t.core.db)).toBe(before);
+	});
+
+	it('should score a batch with per-row errors', async () => {
+		const applicants = golden.slice(0, 20).map((g) => g.raw as Record<string, unknown>);
+		applicants[5] = { ...applicants[5], funded_amnt: -1 };
+		const response = await call({
+			method: 'POST',
+			path: '/models/lending-club/score/batch',
+			body: { applicants },
+			token: scorer
+		});
+		expect(response.status).toBe(200);
+		const batch = response.json as {
+			summary: { scored: number; rejected: number };
+			results: { ok: boolean }[];
+		};
+		expect(batch.summary).toMatchObject({ scored: 19, rejected: 1 });
+		expect(batch.results[5]?.ok).toBe(false);
+	});
+
+	it('should list and describe models, and report health without a token', async () => {
+		const list = await call({ path: '/models', token: viewerToken });
+		expect(list.status).toBe(200);
+		const info = await call({ path: '/models/consumer-credit', token: viewerToken });
+		expect((info.json as { features: { name: string }[] }).features.map((f) => f.name)).toContain('Income');
+		const health = await call({ path: '/health' });
+		expect(health.status).toBe(200);
+		expect((health.json as { status: string }).status).toBe('ready');
+	});
+
+	it('should serve an OpenAPI 3 document with every REST route and the token endpoint', async () => {
+		const response = await call({ path: '/openapi.json' });
+		const document = response.json as {
+			openapi: string;
+			paths: Record<string, unknown>;
+			components: { schemas: object };
+		};
+		expect(document.openapi).toMatch(/^3\./);
+		expect(Object.keys(document.paths)).toEqual(
+			expect.arrayContaining([
+				'/models/{model}/score',
+				'/models/{model}/score/batch',
+				'/models',
+				'/models/{model}',
+				'/health',
+				'/explain',
+				'/oauth/token'
+			])
+		);
+		expect(Object.keys(document.components.schemas)).toContain('Applicant_lending_club_xgb_1_0_0');
+	});
+
+	it('should answer CORS preflights for allowed origins only', async () => {
+		const preflight = (origin: string) =>
+			call({
+				method: 'OPTIONS',
+				path: '/models/lending-club/score',
+				headers: {
+					origin,
+					'access-control-request-method': 'POST',
+					'access-control-request-headers': 'content-type, authorization'
+				}
+			});
+		const allowed = await preflight('https://lender.example');
+		expect(allowed.status).toBe(204);
+		expect(allowed.headers['access-control-allow-origin']).toBe('https://lender.example');
+		const refused = await preflight('https://evil.example');
+		expect(refused.headers['access-control-allow-origin']).toBeUndefined();
+	});
+
+	it('should refuse a body that is not JSON with 415 and broken JSON with 400', async () => {
+		const text = await call({
+			method: 'POST',
+			path: '/models/lending-club/score',
+			body: 'applicant=1',
+			headers: { 'content-type': 'text/plain' },
+			token: scorer
+		});
+		expect(text.status).toBe(415);
+		const broken = await call({
+			method: 'POST',
+			path: '/models/lending-club/score',
+			body: '{"applicant": {',
+			headers: { 'content-type': 'application/json' },
+			token: scorer
+		});
+		expect(broken.status).toBe(400);
+	});
+});
