@@ -1,6 +1,26 @@
 /** Argument parsing and table output shared by CLI commands. */
 import { parseArgs } from 'node:util';
-import { UsageError } from './context';
+import { UsageError, type CliContext } from './context';
+
+/** One action of a command (`create`, `list`, …): returns the exit code. */
+export type CliAction = (args: string[], context: CliContext) => Promise<number>;
+
+/** Runs the action named by the first argument, or says which are known. */
+export function runAction(
+	actions: Record<string, CliAction>,
+	args: string[],
+	context: CliContext
+): Promise<number> {
+	const [action, ...rest] = args;
+	const handler = action && Object.hasOwn(actions, action) ? actions[action] : undefined;
+	if (!handler) {
+		const known = Object.keys(actions).join(', ');
+		throw new UsageError(
+			action ? `Unknown action "${action}" (known: ${known}).` : `Name an action: ${known}.`
+		);
+	}
+	return handler(rest, context);
+}
 
 export type OptionSpec = Record<string, { type: 'string' | 'boolean' }>;
 

@@ -1,5 +1,5 @@
 /** `service-account create|list|revoke`: machine credentials for the API. */
-import { parseArgs } from 'node:util';
+import { formatTable, parseOptions as parse, runAction, single, type CliAction } from '../args';
 import { UsageError, type CliContext } from '../context';
 import {
 	createServiceAccountService,
@@ -26,15 +26,10 @@ export const serviceAccountCommand: CliCommand = {
 	name: 'service-account',
 	summary: 'create, list or revoke the service accounts that call the API',
 	usage,
-	async run(args, context) {
-		const [action, ...rest] = args;
-		const handler = action && Object.hasOwn(actions, action) ? actions[action] : undefined;
-		if (!handler) throw new UsageError(action ? `Unknown action "${action}".` : 'Name an action.');
-		return handler(rest, context);
-	}
+	run: (args, context) => runAction(actions, args, context)
 };
 
-const actions: Record<string, (args: string[], context: CliContext) => Promise<number>> = {
+const actions: Record<string, CliAction> = {
 	create,
 	list,
 	revoke
@@ -105,23 +100,6 @@ async function revoke(args: string[], context: CliContext): Promise<number> {
 	return 0;
 }
 
-type OptionSpec = Record<string, { type: 'string' | 'boolean' }>;
-
-function parse<T extends OptionSpec>(args: string[], options: T) {
-	try {
-		return parseArgs({ args, options, allowPositionals: true, strict: true });
-	} catch (error) {
-		// parseArgs explains unknown options and missing values well; keep its words.
-		throw new UsageError(error instanceof Error ? error.message : String(error));
-	}
-}
-
-function single(positionals: string[], what: string): string {
-	if (positionals.length === 0) throw new UsageError(`${what} is required.`);
-	if (positionals.length > 1) throw new UsageError(`Expected one ${what}, got ${positionals.length}.`);
-	return positionals[0] as string;
-}
-
 function table(accounts: ServiceAccountView[]): string {
 	const rows = [
 		['NAME', 'CLIENT_ID', 'ROLE', 'STATUS', 'CREATED', 'LAST TOKEN'],
@@ -134,17 +112,7 @@ function table(accounts: ServiceAccountView[]): string {
 			account.lastUsedAt ? account.lastUsedAt.toISOString().slice(0, 16).replace('T', ' ') : '-'
 		])
 	];
-	const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-	return (
-		rows
-			.map((row) =>
-				row
-					.map((cell, column) => cell.padEnd(widths[column]!))
-					.join('  ')
-					.trimEnd()
-			)
-			.join('\n') + '\n'
-	);
+	return formatTable(rows);
 }
 
 function day(date: Date): string {

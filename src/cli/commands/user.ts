@@ -1,5 +1,5 @@
 /** `user create|list|reset-password|reset-2fa|disable|enable`: people who use the portal. */
-import { formatTable, parseOptions as parse, single } from '../args';
+import { formatTable, parseOptions as parse, runAction, single, type CliAction } from '../args';
 import { UsageError, type CliContext } from '../context';
 import { userRoles, type UserRole } from '../../lib/server/auth/access';
 import {
@@ -38,15 +38,10 @@ export const userCommand: CliCommand = {
 	name: 'user',
 	summary: 'create, list, reset, disable or enable the people who use the portal',
 	usage,
-	async run(args, context) {
-		const [action, ...rest] = args;
-		const handler = action && Object.hasOwn(actions, action) ? actions[action] : undefined;
-		if (!handler) throw new UsageError(action ? `Unknown action "${action}".` : 'Name an action.');
-		return handler(rest, context);
-	}
+	run: (args, context) => runAction(actions, args, context)
 };
 
-const actions: Record<string, (args: string[], context: CliContext) => Promise<number>> = {
+const actions: Record<string, CliAction> = {
 	create,
 	list,
 	'reset-password': resetPassword,
