@@ -192,6 +192,18 @@ describe.each(testDatabaseKinds())('scoring on %s', (kind) => {
 		expect(other.code).toBe('NOT_FOUND');
 	});
 
+	it('should explain a new applicant without recording it', async () => {
+		const before = await countPredictions(t.core.db);
+		const explained = await createCaller(t.context('risk_manager')).scoring.explain({
+			model: 'lending-club',
+			applicant
+		});
+		expect(explained.predictionId).toBeNull();
+		expect(explained.probability).toBeCloseTo(golden[0]?.probability ?? -1, 6);
+		expect(explained.explanation?.contributions.length).toBe(Object.keys(applicant).length);
+		expect(await countPredictions(t.core.db)).toBe(before);
+	});
+
 	it('should score the consumer-credit model with missing values', async () => {
 		const rows = goldenRows('consumer-credit/xgb-1.0.0');
 		const withMissing = rows.find((g) => Object.values(g.raw).some((v) => v === null));

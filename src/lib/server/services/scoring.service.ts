@@ -57,6 +57,9 @@ export interface ScoreResult {
 	replayed: boolean;
 }
 
+/** An explanation: of a stored prediction, or of an applicant scored without being recorded (id null). */
+export type Explanation = Omit<ScoreResult, 'predictionId'> & { predictionId: string | null };
+
 export interface ScoreRequest {
 	model: string;
 	version?: string;
@@ -187,7 +190,7 @@ export class ScoringService {
 	}
 
 	/** Scores without recording (what-if); the caller sees the explanation. */
-	async explainApplicant(caller: Caller, request: ScoreRequest): Promise<ScoreResult> {
+	async explainApplicant(caller: Caller, request: ScoreRequest): Promise<Explanation> {
 		const started = performance.now();
 		const version = this.registry.resolve(request.model, request.version);
 		const applicant = this.#validate(version, request.applicant, 'applicant');
@@ -197,7 +200,7 @@ export class ScoringService {
 			idempotencyKey: null,
 			explain: true
 		});
-		return { ...result, predictionId: '' };
+		return { ...result, predictionId: null };
 	}
 
 	#policy(version: ModelVersion): DecisionPolicy {

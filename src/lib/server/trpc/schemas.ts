@@ -84,6 +84,13 @@ export const scoreOutput = z.object({
 	replayed: z.boolean()
 });
 
+export const explainOutput = scoreOutput.extend({
+	predictionId: z
+		.string()
+		.nullable()
+		.describe('Null when the applicant was explained without being recorded.')
+});
+
 export const batchOutput = z.object({
 	batchId: z.string(),
 	model: z.object({ id: z.string(), version: z.string() }),

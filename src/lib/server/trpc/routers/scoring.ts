@@ -1,4 +1,4 @@
-import { batchInput, batchOutput, explainInput, scoreInput, scoreOutput } from '../schemas';
+import { batchInput, batchOutput, explainInput, explainOutput, scoreInput, scoreOutput } from '../schemas';
 import { roleProcedure, router, type Context } from '../trpc';
 import type { Channel } from '../../db/schema';
 
@@ -52,7 +52,7 @@ export const scoringRouter = router({
 			}
 		})
 		.input(explainInput)
-		.output(scoreOutput)
+		.output(explainOutput)
 		.mutation(({ ctx, input }) => {
 			const caller = callerOf(ctx, ctx.channel);
 			if (input.predictionId) {
