@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { restDependencies, serveApi } from '$lib/server/http/api';
+import { apiHandlerFor } from '$lib/server/http/api';
 import type { RestResponse } from '$lib/server/http/rest';
 import type { Core } from '$lib/server/core';
 import type { ServiceAccountRole } from '$lib/server/services/service-accounts.service';
@@ -20,11 +20,11 @@ export interface ApiAnswer extends RestResponse {
 
 /** Calls `/api/v1` in-process through the same function the HTTP adapters use. */
 export function apiClient(core: Core): (call: ApiCall) => Promise<ApiAnswer> {
-	const deps = restDependencies(core);
+	const handler = apiHandlerFor(core);
 	return async ({ method = 'GET', path, body, headers = {}, token }) => {
 		const [pathname = '', query = ''] = path.split('?');
 		const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
-		const response = await serveApi(core, deps, {
+		const response = await handler({
 			method,
 			path: pathname,
 			query: new URLSearchParams(query),

@@ -1,13 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, desc, eq, gte, sql } from 'drizzle-orm';
+import { rowsOf } from '$lib/server/db';
 import { predictions, users } from '$lib/server/db/schema';
 import { openTestDatabase, testDatabaseKinds, type TestDatabase } from '../helpers/database';
-
-function rowsOf<T>(result: unknown): T[] {
-	// db.execute() returns `{ rows }` on PGlite and an array on postgres.js.
-	return Array.isArray(result) ? (result as T[]) : (result as { rows: T[] }).rows;
-}
 
 describe.each(testDatabaseKinds())('database on %s', (kind) => {
 	let database: TestDatabase;

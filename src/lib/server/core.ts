@@ -17,7 +17,7 @@ import { ScoringService } from './services/scoring.service';
 import { createApiAuth, type ApiAuth } from './auth/api-auth';
 import { createCors, type Cors } from './http/cors';
 import { createApiRateLimiter, type RateLimiter } from './http/rate-limit';
-import { restDependencies, serveApi } from './http/api';
+import { apiHandlerFor } from './http/api';
 import { createFastPath } from './http/node-adapter';
 import { closeRedisClient, createRedisClient } from './http/redis';
 
@@ -93,10 +93,9 @@ async function startCore(config: Env): Promise<Core> {
 
 /** Lets `server.js` hand `/api/v1/*` to the REST layer before SvelteKit (see docs/architecture.md). */
 function installFastPath(core: Core): void {
-	const deps = restDependencies(core);
 	(globalThis as CoreGlobal)[FAST_PATH_KEY] = createFastPath({
 		bodyLimitBytes: core.env.API_BODY_LIMIT_BYTES,
-		handler: (request) => serveApi(core, deps, request)
+		handler: apiHandlerFor(core)
 	});
 }
 

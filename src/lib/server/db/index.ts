@@ -88,4 +88,9 @@ async function openPglite(options: DatabaseOptions): Promise<DatabaseHandle> {
 	};
 }
 
+/** The rows of `db.execute()`: PGlite returns `{ rows }`, postgres.js an array. */
+export function rowsOf<T>(result: unknown): T[] {
+	return Array.isArray(result) ? (result as T[]) : (result as { rows: T[] }).rows;
+}
+
 export { schema };

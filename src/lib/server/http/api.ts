@@ -33,6 +33,19 @@ export function restDependencies(core: Core): RestDependencies {
 	};
 }
 
+const handlers = new WeakMap<Core, (request: RestRequest) => Promise<RestResponse>>();
+
+/** The `/api/v1` handler of a core, built once and shared by the fast path and the SvelteKit route. */
+export function apiHandlerFor(core: Core): (request: RestRequest) => Promise<RestResponse> {
+	let handler = handlers.get(core);
+	if (!handler) {
+		const deps = restDependencies(core);
+		handler = (request) => serveApi(core, deps, request);
+		handlers.set(core, handler);
+	}
+	return handler;
+}
+
 /** Serves one `/api/v1` request. Never throws. */
 export async function serveApi(
 	core: Core,

@@ -6,7 +6,7 @@
  * millisecond instead of one small transaction per request.
  */
 import { getTableColumns, sql } from 'drizzle-orm';
-import type { Database } from '../db';
+import { rowsOf, type Database } from '../db';
 import { predictions, type NewPrediction } from '../db/schema';
 
 export interface WriterOptions {
@@ -174,16 +174,8 @@ function insertStatement(batch: readonly Pending[]) {
 		on conflict do nothing returning id`;
 }
 
-function rowsOf<T>(result: unknown): T[] {
-	// db.execute() returns `{ rows }` on PGlite and an array on postgres.js.
-	return Array.isArray(result) ? (result as T[]) : (result as { rows: T[] }).rows;
-}
-
 /** Counts stored predictions (used by tests and the API benchmark to check nothing was lost). */
 export async function countPredictions(db: Database): Promise<number> {
-	const result = await db.execute<{ n: number }>(sql`select count(*)::int as n from ${predictions}`);
-	const rows = Array.isArray(result)
-		? (result as { n: number }[])
-		: (result as { rows: { n: number }[] }).rows;
-	return rows[0]?.n ?? 0;
+	const result = await db.execute(sql`select count(*)::int as n from ${predictions}`);
+	return rowsOf<{ n: number }>(result)[0]?.n ?? 0;
 }

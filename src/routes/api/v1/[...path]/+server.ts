@@ -4,7 +4,7 @@
  * call the same `serveApi`.
  */
 import { getCore } from '$lib/server/core';
-import { restDependencies, serveApi } from '$lib/server/http/api';
+import { apiHandlerFor } from '$lib/server/http/api';
 import { API_PREFIX } from '$lib/server/http/rest';
 import type { RequestHandler } from './$types';
 
@@ -34,7 +34,7 @@ export const fallback: RequestHandler = async (event) => {
 	} catch {
 		ip = null;
 	}
-	const response = await serveApi(core, restDependencies(core), {
+	const response = await apiHandlerFor(core)({
 		method: event.request.method,
 		path: event.url.pathname.slice(API_PREFIX.length),
 		query: event.url.searchParams,
