@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewPrediction } from '$lib/server/db/schema';
+import { eq } from 'drizzle-orm';
+import { predictions } from '$lib/server/db/schema';
 import { countPredictions, PersistenceError, PredictionWriter } from '$lib/server/services/prediction-writer';
 import { openTestDatabase, testDatabaseKinds, type TestDatabase } from '../helpers/database';
 
@@ -75,5 +77,29 @@ describe.each(testDatabaseKinds())('prediction writer on %s', (kind) => {
 		await expect(pending).resolves.toBe('written');
 		expect(await countPredictions(database.db)).toBe(before + 1);
 		await expect(writer.write(prediction())).rejects.toBeInstanceOf(PersistenceError);
+	});
+
+	it('should store text and JSON with tabs, line breaks, backslashes and quotes exactly', async () => {
+		const writer = new PredictionWriter(database.db);
+		const awkward = 'tab\there\nnew line\r\\N back\\slash "quoted" \u00e9\u{1F600}';
+		const row = prediction({
+			requestId: awkward,
+			requester: `service:${awkward}`,
+			input: { annual_inc: 50_000, purpose: awkward, missing: null },
+			reasons: [{ feature: 'purpose', code: 'X1', text: awkward, contribution: 0.125 }],
+			shap: { annual_inc: -0.5, purpose: 1e-12 },
+			probability: 0.1 + 0.2
+		});
+		await expect(writer.write(row)).resolves.toBe('written');
+		const [stored] = await database.db.select().from(predictions).where(eq(predictions.id, row.id));
+		expect(stored).toMatchObject({
+			requestId: awkward,
+			requester: `service:${awkward}`,
+			input: row.input,
+			reasons: row.reasons,
+			shap: row.shap,
+			probability: 0.1 + 0.2
+		});
+		await writer.close();
 	});
 });
