@@ -176,6 +176,33 @@ describe.each(testDatabaseKinds())('scoring on %s', (kind) => {
 		);
 	});
 
+	it('should complete a batch retry whose first call recorded only some rows', async () => {
+		const caller = createCaller(t.context('scorer', 'svc-retry'));
+		const applicants = golden.slice(0, 5).map((g) => g.raw as Record<string, unknown>);
+		// As if the first call had been cut off after recording rows 0–2 of the five.
+		const partial = await caller.scoring.scoreBatch({
+			model: 'lending-club',
+			applicants: applicants.slice(0, 3),
+			requestId: 'file-8'
+		});
+		const before = await countPredictions(t.core.db);
+		const retry = await caller.scoring.scoreBatch({ model: 'lending-club', applicants, requestId: 'file-8' });
+		expect(retry.summary.scored).toBe(5);
+		expect(retry.batchId).toBe(partial.batchId);
+		expect(retry.results.slice(0, 3).map((r) => (r.ok ? [r.predictionId, r.replayed] : null))).toEqual(
+			partial.results.map((r) => (r.ok ? [r.predictionId, true] : null))
+		);
+		expect(retry.results.slice(3).every((r) => r.ok && !r.replayed)).toBe(true);
+		expect(await countPredictions(t.core.db)).toBe(before + 2);
+
+		const changed = applicants.map((a, i) => (i === 1 ? { ...a, annual_inc: 123_456 } : a));
+		const reused = await rejection(
+			caller.scoring.scoreBatch({ model: 'lending-club', applicants: changed, requestId: 'file-8' })
+		);
+		expect(reused.code).toBe('BAD_REQUEST');
+		expect(await countPredictions(t.core.db)).toBe(before + 2);
+	});
+
 	it('should explain a stored prediction to a risk manager but hide another service’s from a scorer', async () => {
 		const mine = await createCaller(t.context('scorer', 'svc-a')).scoring.score({
 			model: 'lending-club',

@@ -138,7 +138,7 @@ export class ScoringService {
 		const version = this.registry.resolve(request.model, request.version);
 		const policy = this.#policy(version);
 		const requester = requesterOf(caller);
-		const batchId = randomUUID();
+		let batchId: string = randomUUID();
 		const valid: { index: number; applicant: RawApplicant }[] = [];
 		const results: BatchRow[] = new Array<BatchRow>(request.applicants.length);
 		request.applicants.forEach((raw, index) => {
@@ -146,19 +146,24 @@ export class ScoringService {
 			if (parsed.success) valid.push({ index, applicant: parsed.data });
 			else results[index] = { index, ok: false, fieldErrors: toFieldErrors(parsed.error.issues) };
 		});
+		let pending = valid;
 		if (request.requestId) {
 			const stored = await this.#findStoredBatch(requester, request.requestId);
-			if (stored.length > 0) return this.#replayBatch(stored, version, request, results, valid);
+			if (stored.length > 0) {
+				// A retry: answer what was recorded, and score the rows an interrupted call did not record.
+				pending = this.#replayBatch(stored, version, request, results, valid);
+				batchId = stored[0]?.batchId ?? batchId;
+			}
 		}
 		const rows =
-			valid.length > 0
+			pending.length > 0
 				? await this.#run(
 						version,
-						valid.map((v) => v.applicant)
+						pending.map((v) => v.applicant)
 					)
 				: [];
 		const records: NewPrediction[] = [];
-		valid.forEach(({ index, applicant }, i) => {
+		pending.forEach(({ index, applicant }, i) => {
 			const row = rows[i];
 			if (!row) return;
 			const { prediction, result } = this.#assemble(caller, version, applicant, row, started, {
@@ -337,21 +342,34 @@ export class ScoringService {
 		return storedResult(stored, version, explain, true);
 	}
 
+	/**
+	 * Fills `results` with the stored answers of an earlier call under the same key and returns the
+	 * valid rows it did not record (a call cut off between two group commits), to be scored now.
+	 */
 	#replayBatch(
 		stored: Prediction[],
 		version: ModelVersion,
 		request: BatchRequest,
 		results: BatchRow[],
 		valid: { index: number; applicant: RawApplicant }[]
-	): BatchResult {
+	): { index: number; applicant: RawApplicant }[] {
 		const byIndex = new Map(stored.map((p) => [Number(p.idempotencyKey?.split('/').pop()), p]));
+		const validIndexes = new Set(valid.map(({ index }) => index));
+		const reused = (): ValidationFailed =>
+			new ValidationFailed(
+				{ requestId: ['This idempotency key was already used for a different batch.'] },
+				'Idempotency key reused with a different batch.'
+			);
+		if ([...byIndex.keys()].some((index) => !validIndexes.has(index))) throw reused();
+		const missing: { index: number; applicant: RawApplicant }[] = [];
 		for (const { index, applicant } of valid) {
 			const prediction = byIndex.get(index);
-			if (!prediction || !sameApplicant(prediction.input, applicant)) {
-				throw new ValidationFailed(
-					{ requestId: ['This idempotency key was already used for a different batch.'] },
-					'Idempotency key reused with a different batch.'
-				);
+			if (!prediction) {
+				missing.push({ index, applicant });
+				continue;
+			}
+			if (prediction.modelId !== version.manifest.model.id || !sameApplicant(prediction.input, applicant)) {
+				throw reused();
 			}
 			results[index] = {
 				index,
@@ -359,8 +377,7 @@ export class ScoringService {
 				...storedResult(prediction, version, request.explain === true, true)
 			};
 		}
-		const batchId = stored[0]?.batchId ?? '';
-		return { batchId, model: modelOf(version), summary: summarise(results), results };
+		return missing;
 	}
 }
 
