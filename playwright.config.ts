@@ -1,5 +1,5 @@
 import { defineConfig, devices } from '@playwright/test';
-import { FIRST_ADMIN } from './tests/e2e/first-admin';
+import { E2E_SERVICE_ACCOUNT_FILE, FIRST_ADMIN } from './tests/e2e/first-admin';
 
 const port = Number(process.env.E2E_PORT ?? 4173);
 
@@ -35,7 +35,12 @@ export default defineConfig({
 		{ name: 'phone', use: { ...devices['Pixel 7'], viewport: { width: 390, height: 844 } } }
 	],
 	webServer: {
-		command: 'rm -rf .data/e2e && node server.js',
+		// A fresh database, with a scoring service account made by the CLI for tests/e2e/api-client.e2e.ts.
+		command: [
+			'rm -rf .data/e2e && mkdir -p .data/e2e',
+			`node --import tsx src/cli/credible.ts service-account create e2e-client --role scorer --json > ${E2E_SERVICE_ACCOUNT_FILE}`,
+			'node server.js'
+		].join(' && '),
 		url: `http://127.0.0.1:${port}/readyz`,
 		reuseExistingServer: false,
 		timeout: 120_000,
