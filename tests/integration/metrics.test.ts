@@ -90,7 +90,10 @@ describe.each(testDatabaseKinds())('/metrics on %s', (kind) => {
 			decisions.push({ channel: 'trpc', decision: result.decision, probability: result.probability });
 		}
 		await expect(
-			createCaller(t.context('viewer')).scoring.score({ model: 'lending-club', applicant: applicants[0] })
+			createCaller(t.context('viewer')).scoring.score({
+				model: 'lending-club',
+				applicant: applicants[0] ?? {}
+			})
 		).rejects.toThrow();
 
 		const after = await scrape();
