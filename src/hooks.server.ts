@@ -53,7 +53,12 @@ const identify: Handle = async ({ event, resolve }) => {
  */
 function reportRequest(event: RequestEvent, status: number, started: number): void {
 	const { pathname } = event.url;
-	if (pathname.startsWith('/trpc') || pathname.startsWith('/api/v1/')) return;
+	if (pathname.startsWith('/trpc')) {
+		// One HTTP request may carry a batch of calls; each has its own span and measurement.
+		nameServerSpan('/trpc');
+		return;
+	}
+	if (pathname.startsWith('/api/v1/')) return;
 	const route = event.route.id ?? '(unmatched)';
 	const page = !route.startsWith('/api') && route !== '/healthz' && route !== '/readyz';
 	nameServerSpan(route);
