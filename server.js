@@ -1,10 +1,15 @@
 // Credible's HTTP server: adapter-node's request handler inside our own node:http server, so that
 // start-up errors are reported plainly, hot API paths can bypass SvelteKit's per-request machinery
 // (see docs/architecture.md), and SIGTERM drains work before the process exits.
-import http from 'node:http';
+//
+// OpenTelemetry is loaded first (a no-op when already loaded with `node --import` or disabled with
+// OTEL_SDK_DISABLED=true), so that its HTTP instrumentation wraps the server created below.
+await import('./otel/register.js');
+const { default: http } = await import('node:http');
 
 const SHUTDOWN_KEY = Symbol.for('credible.shutdown');
 const FAST_PATH_KEY = Symbol.for('credible.fastPath');
+const TELEMETRY_KEY = Symbol.for('credible.telemetry');
 
 let handler;
 try {
@@ -44,6 +49,12 @@ async function shutdown(signal) {
 	server.closeIdleConnections();
 	try {
 		await globalThis[SHUTDOWN_KEY]?.();
+	} catch (error) {
+		console.error(error);
+	}
+	// Last, so that spans of the drained requests are flushed to the collector.
+	try {
+		await globalThis[TELEMETRY_KEY]?.shutdown();
 	} catch (error) {
 		console.error(error);
 	}

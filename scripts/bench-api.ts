@@ -4,7 +4,8 @@
  * service account with the CLI, and drives the REST route and the tRPC procedure with autocannon
  * at 16, 64 and 256 connections (BENCH_CONNECTIONS), BENCH_REQUESTS requests per run. It then stops the server (which drains the group-commit writer)
  * and checks that the stored predictions equal the 200 responses. Prints req/s and latency
- * percentiles, then the latency of 1,000-row batches.
+ * percentiles, then the latency of 1,000-row batches. Each telemetry mode of BENCH_OTEL (default
+ * `off,on`) gets its own server start and runs, and a last table compares them.
  *
  * Figures depend on the machine; the load generator shares it with the server.
  */
@@ -43,63 +44,111 @@ const applicants = readFileSync('models/lending-club/xgb-1.0.0/golden.jsonl', 'u
 	.split('\n')
 	.map((line) => (JSON.parse(line) as { raw: Record<string, unknown> }).raw);
 
+/**
+ * Telemetry modes to measure, in order (BENCH_OTEL, comma-separated, repeats allowed, default
+ * `off,on`): `off` starts the server with OTEL_SDK_DISABLED=true (the application's own metrics
+ * still record, on an in-process MeterProvider), `on` with the OpenTelemetry SDK loaded as in
+ * production (HTTP instrumentation, context propagation, Prometheus reader; traces are recorded
+ * only if OTEL_EXPORTER_OTLP_ENDPOINT is set in the benchmark's environment).
+ */
+const MODES = (process.env.BENCH_OTEL ?? 'off,on').split(',').map((mode) => mode.trim());
+for (const mode of MODES) {
+	if (mode !== 'on' && mode !== 'off') throw new Error(`BENCH_OTEL: expected on or off, got ${mode}`);
+}
+
 async function main(): Promise<void> {
 	execFileSync(process.execPath, ['scripts/ensure-build.js'], { stdio: 'inherit' });
 	const { env, cleanup } = await prepareDatabase();
 	const secret = createServiceAccount(env);
-	const server = await startServer(env);
-	const rows: Row[] = [];
-	let batchLatencies: number[] = [];
-	try {
-		const token = await fetchToken(secret.clientId, secret.clientSecret);
-		const body = JSON.stringify({ applicant: applicants[0] });
-		for (const connections of CONNECTIONS) {
-			rows.push(
-				await run(
+	const rows: (Row & { mode: string })[] = [];
+	const batches: { mode: string; latencies: number[] }[] = [];
+	for (const mode of MODES) {
+		const server = await startServer({ ...env, OTEL_SDK_DISABLED: mode === 'off' ? 'true' : 'false' });
+		try {
+			const token = await fetchToken(secret.clientId, secret.clientSecret);
+			const body = JSON.stringify({ applicant: applicants[0] });
+			for (const connections of CONNECTIONS) {
+				const row = await run(
 					'REST POST /api/v1/models/lending-club/score',
 					connections,
 					token,
 					'/api/v1/models/lending-club/score',
 					body
-				)
-			);
+				);
+				rows.push({ ...row, mode });
+			}
+			const trpcBody = JSON.stringify({ model: 'lending-club', applicant: applicants[0] });
+			for (const connections of CONNECTIONS) {
+				const row = await run('tRPC scoring.score', connections, token, '/trpc/scoring.score', trpcBody);
+				rows.push({ ...row, mode });
+			}
+			batches.push({ mode, latencies: await batchRuns(token) });
+		} finally {
+			await stopServer(server);
 		}
-		const trpcBody = JSON.stringify({ model: 'lending-club', applicant: applicants[0] });
-		for (const connections of CONNECTIONS) {
-			rows.push(await run('tRPC scoring.score', connections, token, '/trpc/scoring.score', trpcBody));
-		}
-		batchLatencies = await batchRuns(token);
-	} finally {
-		await stopServer(server);
 	}
 	const stored = await countStored(env);
-	const ok = rows.reduce((sum, row) => sum + row.ok, 0) + batchLatencies.length * 1000 + 1;
+	// One warm-up call per server start is counted too.
+	const ok =
+		rows.reduce((sum, row) => sum + row.ok, 0) +
+		batches.reduce((sum, b) => sum + b.latencies.length * 1000, 0) +
+		MODES.length;
 	await cleanup();
 
 	console.log(
 		'\nScoring throughput (autocannon, %d requests per run, load generator on the same machine)\n',
 		REQUESTS
 	);
-	console.log('| target | conns | requests | 200 | non-2xx | errors | req/s | P50 ms | P95 ms | P99 ms |');
-	console.log('|---|---|---|---|---|---|---|---|---|---|');
+	console.log(
+		'| telemetry | target | conns | requests | 200 | non-2xx | errors | req/s | P50 ms | P95 ms | P99 ms |'
+	);
+	console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 	for (const r of rows) {
 		console.log(
-			`| ${r.target} | ${r.connections} | ${r.requests} | ${r.ok} | ${r.non2xx} | ${r.errors} | ${Math.round(r.rps)} | ${r.p50} | ${r.p95} | ${r.p99} |`
+			`| ${r.mode} | ${r.target} | ${r.connections} | ${r.requests} | ${r.ok} | ${r.non2xx} | ${r.errors} | ${Math.round(r.rps)} | ${r.p50} | ${r.p95} | ${r.p99} |`
 		);
 	}
-	const sorted = [...batchLatencies].sort((a, b) => a - b);
-	const pct = (p: number) =>
-		sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]?.toFixed(1);
-	console.log(
-		`\nBatch of 1,000 rows (REST, %d calls): P50 ${pct(50)} ms, P95 ${pct(95)} ms, max ${sorted.at(-1)?.toFixed(1)} ms`,
-		sorted.length
-	);
-	console.log(`\nStored predictions: ${stored}; 200 responses × rows (incl. the warm-up call): ${ok}`);
+	for (const { mode, latencies } of batches) {
+		const sorted = [...latencies].sort((a, b) => a - b);
+		const pct = (p: number) =>
+			sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]?.toFixed(1);
+		console.log(
+			`\nBatch of 1,000 rows (REST, telemetry ${mode}, %d calls): P50 ${pct(50)} ms, P95 ${pct(95)} ms, max ${sorted.at(-1)?.toFixed(1)} ms`,
+			sorted.length
+		);
+	}
+	printOverhead(rows);
+	console.log(`\nStored predictions: ${stored}; 200 responses × rows (incl. the warm-up calls): ${ok}`);
 	if (stored !== ok) {
 		console.error('MISMATCH: stored predictions differ from acknowledged decisions');
 		process.exitCode = 1;
 	} else {
 		console.log('Every acknowledged decision was recorded.');
+	}
+}
+
+/** Telemetry on against off, per target and concurrency (means when a mode ran several times). */
+function printOverhead(rows: readonly (Row & { mode: string })[]): void {
+	if (!MODES.includes('on') || !MODES.includes('off')) return;
+	const mean = (mode: string, target: string, connections: number, pick: (r: Row) => number) => {
+		const matching = rows.filter(
+			(r) => r.mode === mode && r.target === target && r.connections === connections
+		);
+		return matching.reduce((sum, r) => sum + pick(r), 0) / matching.length;
+	};
+	console.log('\nTelemetry overhead (on against off)\n');
+	console.log('| target | conns | req/s off | req/s on | throughput change | P99 off ms | P99 on ms |');
+	console.log('|---|---|---|---|---|---|---|');
+	const seen = new Set<string>();
+	for (const { target, connections } of rows) {
+		const key = `${target} ${connections}`;
+		if (seen.has(key)) continue;
+		seen.add(key);
+		const off = mean('off', target, connections, (r) => r.rps);
+		const on = mean('on', target, connections, (r) => r.rps);
+		console.log(
+			`| ${target} | ${connections} | ${Math.round(off)} | ${Math.round(on)} | ${(((on - off) / off) * 100).toFixed(1)} % | ${mean('off', target, connections, (r) => r.p99).toFixed(1)} | ${mean('on', target, connections, (r) => r.p99).toFixed(1)} |`
+		);
 	}
 }
 

@@ -1,4 +1,4 @@
-import type { Handle, HandleServerError, ServerInit } from '@sveltejs/kit';
+import type { Handle, HandleServerError, RequestEvent, ServerInit } from '@sveltejs/kit';
 import { sequence } from '@sveltejs/kit/hooks';
 import { randomUUID } from 'node:crypto';
 import { getCore } from '$lib/server/core';
@@ -7,6 +7,9 @@ import { logger } from '$lib/server/logger';
 import { authenticate, guardRoutes, securityHeaders } from '$lib/server/auth/handles';
 import { ensureFirstAdmin, firstAdminNotice } from '$lib/server/services/users.service';
 import { trpcHandle } from '$lib/server/trpc/handle';
+import { runInRequest } from '$lib/server/observability/request-context';
+import { emitRequest } from '$lib/server/observability/request-events';
+import { nameServerSpan } from '$lib/server/observability/tracing';
 
 /**
  * Opens the database, applies migrations and loads the models before the first request; on the
@@ -25,15 +28,48 @@ export const init: ServerInit = async () => {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Gives every request an id (the caller's `X-Request-Id` when well-formed) and a principal slot. */
+/**
+ * Gives every request an id (the caller's `X-Request-Id` when well-formed) and a principal slot,
+ * binds it (and the trace id) to every log line written while serving it, and reports the finished
+ * request to the request metrics.
+ */
 const identify: Handle = async ({ event, resolve }) => {
 	const offered = event.request.headers.get('x-request-id');
-	event.locals.requestId = offered && REQUEST_ID.test(offered) ? offered : randomUUID();
+	const requestId = offered && REQUEST_ID.test(offered) ? offered : randomUUID();
+	event.locals.requestId = requestId;
 	event.locals.principal = null;
-	const response = await resolve(event);
-	response.headers.set('x-request-id', event.locals.requestId);
+	const started = performance.now();
+	const response = await runInRequest(requestId, event.request.headers.get('traceparent'), () =>
+		resolve(event)
+	);
+	response.headers.set('x-request-id', requestId);
+	reportRequest(event, response.status, started);
 	return response;
 };
+
+/**
+ * Pages and other SvelteKit routes, by route id. tRPC calls are reported one by one by the base
+ * procedure, and `/api/v1` by the REST layer (which SvelteKit serves in development only).
+ */
+function reportRequest(event: RequestEvent, status: number, started: number): void {
+	const { pathname } = event.url;
+	if (pathname.startsWith('/trpc')) {
+		// One HTTP request may carry a batch of calls; each has its own span and measurement.
+		nameServerSpan('/trpc');
+		return;
+	}
+	if (pathname.startsWith('/api/v1/')) return;
+	const route = event.route.id ?? '(unmatched)';
+	const page = !route.startsWith('/api') && route !== '/healthz' && route !== '/readyz';
+	nameServerSpan(route);
+	emitRequest({
+		kind: page ? 'page' : 'other',
+		route,
+		status,
+		durationMs: performance.now() - started,
+		at: Date.now()
+	});
+}
 
 export const handle = sequence(
 	identify,

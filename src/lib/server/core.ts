@@ -20,6 +20,9 @@ import { createApiRateLimiter, type RateLimiter } from './http/rate-limit';
 import { apiHandlerFor } from './http/api';
 import { createFastPath } from './http/node-adapter';
 import { closeRedisClient, createRedisClient } from './http/redis';
+import { initMetrics, observeCore } from './observability/metrics';
+import { metricsRequestHandler, startMetricsServer } from './observability/metrics-endpoint';
+import { observeWriter } from './observability/persistence';
 
 export interface ReadinessCheck {
 	name: string;
@@ -88,14 +91,30 @@ async function startCore(config: Env): Promise<Core> {
 	);
 	const core = await createCore(config, database);
 	installFastPath(core);
+	if (config.METRICS_PORT) {
+		const closeMetrics = await startMetricsServer({
+			port: config.METRICS_PORT,
+			host: config.HOST,
+			token: config.METRICS_TOKEN
+		});
+		const stopCore = core.stop.bind(core);
+		core.stop = async () => {
+			await closeMetrics();
+			await stopCore();
+		};
+	}
 	return core;
 }
 
-/** Lets `server.js` hand `/api/v1/*` to the REST layer before SvelteKit (see docs/architecture.md). */
+/**
+ * Lets `server.js` hand `/api/v1/*` to the REST layer before SvelteKit (see docs/architecture.md),
+ * and `/metrics` to the Prometheus exposition unless metrics have their own port.
+ */
 function installFastPath(core: Core): void {
 	(globalThis as CoreGlobal)[FAST_PATH_KEY] = createFastPath({
 		bodyLimitBytes: core.env.API_BODY_LIMIT_BYTES,
-		handler: apiHandlerFor(core)
+		handler: apiHandlerFor(core),
+		metrics: core.env.METRICS_PORT ? undefined : metricsRequestHandler(core.env.METRICS_TOKEN)
 	});
 }
 
@@ -128,7 +147,9 @@ export async function createCore(
 		'models loaded into the inference pool'
 	);
 	const writer = new PredictionWriter(database.db);
-	const scoring = new ScoringService(database.db, models, poolEngine(pool), writer);
+	initMetrics();
+	const stopObserving = observeCore({ pool, writer, maxQueueRows: config.INFERENCE_MAX_QUEUE_ROWS });
+	const scoring = new ScoringService(database.db, models, poolEngine(pool), observeWriter(writer));
 	// One Redis connection, when configured, shared by the rate limiters of every principal.
 	const redis = config.REDIS_URL ? createRedisClient(config.REDIS_URL) : undefined;
 	const auth = createApiAuth({ db: database.db, config, redis });
@@ -161,6 +182,7 @@ export async function createCore(
 		stop: async () => {
 			// Order matters: finish recording what was scored, then stop the workers, then the database.
 			await writer.close();
+			stopObserving();
 			await pool.close();
 			await rateLimiter.close();
 			if (redis) await closeRedisClient(redis);

@@ -43,6 +43,22 @@ export const envSchema = z.object({
 	/** Longest one inference batch may run before its worker is replaced, in milliseconds. */
 	INFERENCE_TASK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 	LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+	/**
+	 * Port of a listener serving only `/metrics`. When set, `/metrics` is no longer answered on the
+	 * main port (so an ingress in front of the main port cannot expose it).
+	 */
+	METRICS_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
+	/** When set, `/metrics` requires `Authorization: Bearer <METRICS_TOKEN>` (on either port). */
+	METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+	/**
+	 * Read by `otel/register.js` before the app loads; validated here so that a typo is named at
+	 * start-up. `true` turns the OpenTelemetry SDK off (metrics are still served).
+	 */
+	OTEL_SDK_DISABLED: booleanFlag.default(false),
+	/** OTLP/HTTP (protobuf) collector for traces; unset: spans are neither recorded nor exported. */
+	OTEL_EXPORTER_OTLP_ENDPOINT: z
+		.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+		.optional(),
 	/** Origins allowed to call the API from a browser (CORS), comma-separated. */
 	CORS_ORIGINS: commaList.default([]),
 	/** Largest API request body, in bytes (a 10,000-row batch is about 6 MB); larger bodies get 413. */

@@ -8,8 +8,16 @@ import { authenticateBearer, bearerChallenge } from '../auth/bearer';
 import { handleTokenRequest, MAX_TOKEN_BODY_BYTES } from '../auth/token-endpoint';
 import type { Core } from '../core';
 import { logger } from '../logger';
+import { emitRequest } from '../observability/request-events';
+import { nameServerSpan } from '../observability/tracing';
 import { openApiDocument } from './openapi';
-import { handleRest, type RestDependencies, type RestRequest, type RestResponse } from './rest';
+import {
+	handleRest,
+	restRouteTemplate,
+	type RestDependencies,
+	type RestRequest,
+	type RestResponse
+} from './rest';
 
 function json(status: number, payload: unknown, headers: Record<string, string> = {}): RestResponse {
 	return {
@@ -40,10 +48,31 @@ export function apiHandlerFor(core: Core): (request: RestRequest) => Promise<Res
 	let handler = handlers.get(core);
 	if (!handler) {
 		const deps = restDependencies(core);
-		handler = (request) => serveApi(core, deps, request);
+		handler = async (request) => {
+			const started = performance.now();
+			const response = await serveApi(core, deps, request);
+			const route = routeLabel(request);
+			nameServerSpan(route);
+			emitRequest({
+				kind: 'rest',
+				route,
+				status: response.status,
+				durationMs: performance.now() - started,
+				at: Date.now()
+			});
+			return response;
+		};
 		handlers.set(core, handler);
 	}
 	return handler;
+}
+
+/** The low-cardinality name of a request's route, for metrics and the monitoring page. */
+function routeLabel(request: RestRequest): string {
+	if (request.method === 'OPTIONS') return 'OPTIONS (preflight)';
+	if (request.path === '/oauth/token') return 'POST /oauth/token';
+	if (request.path === '/openapi.json') return 'GET /openapi.json';
+	return restRouteTemplate(request.method, request.path) ?? '(unmatched)';
 }
 
 /** Serves one `/api/v1` request. Never throws. */

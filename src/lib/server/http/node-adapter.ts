@@ -6,6 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isMetricsPath } from '../observability/metrics-endpoint';
+import { runInRequest } from '../observability/request-context';
 import { API_PREFIX, type RestRequest, type RestResponse } from './rest';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -42,6 +44,8 @@ function send(res: ServerResponse, response: RestResponse, extraHeaders: Record<
 export interface FastPathOptions {
 	bodyLimitBytes: number;
 	handler: ApiHandler;
+	/** Serves `/metrics` on this port; absent when metrics have their own port. */
+	metrics?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /** Returns the fast path: true when it took the request, false to let SvelteKit serve it. */
@@ -50,8 +54,17 @@ export function createFastPath(
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
 	return (req, res) => {
 		const url = req.url ?? '/';
-		if (!url.startsWith(`${API_PREFIX}/`)) return false;
-		void serve(req, res, url, options).catch(() => {
+		if (!url.startsWith(`${API_PREFIX}/`)) {
+			if (!options.metrics || !isMetricsPath(url)) return false;
+			options.metrics(req, res);
+			return true;
+		}
+		const offered = req.headers['x-request-id'];
+		const requestId = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
+		const traceparent = req.headers.traceparent;
+		void runInRequest(requestId, typeof traceparent === 'string' ? traceparent : undefined, () =>
+			serve(req, res, url, requestId, options)
+		).catch(() => {
 			send(res, { status: 500, headers: {}, body: '{"error":{"code":"INTERNAL_SERVER_ERROR"}}' }, {});
 		});
 		return true;
@@ -62,10 +75,9 @@ async function serve(
 	req: IncomingMessage,
 	res: ServerResponse,
 	url: string,
+	requestId: string,
 	options: FastPathOptions
 ): Promise<void> {
-	const offered = req.headers['x-request-id'];
-	const requestId = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
 	const method = req.method ?? 'GET';
 	const extra = { 'x-request-id': requestId };
 	const body =

@@ -247,6 +247,15 @@ export async function handleRest(request: RestRequest, deps: RestDependencies): 
 	}
 }
 
+/**
+ * The route template a request matches (`POST /models/{model}/score`), for metrics and span names;
+ * null when none does. Never the raw path: model ids and other parameters stay out of labels.
+ */
+export function restRouteTemplate(method: string, path: string): string | null {
+	const found = match(method, path);
+	return found && found !== 'method' ? `${found.route.method} /${found.route.segments.join('/')}` : null;
+}
+
 /** The routes, for the OpenAPI document and tests. */
 export function restRoutes(): readonly { method: string; path: string; procedure: string }[] {
 	return routes().map((route) => ({

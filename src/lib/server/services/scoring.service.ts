@@ -9,6 +9,7 @@ import type { RawApplicant } from '$inference/manifest';
 import { createDecisionPolicy, type Decision, type DecisionPolicy } from '$inference/decision/policy';
 import { toFieldErrors, type FieldErrors } from '$lib/validation/field-errors';
 import type { Database } from '../db';
+import { inSpanSync } from '../observability/tracing';
 import { predictions, type Channel, type NewPrediction, type Prediction } from '../db/schema';
 import { PredictionNotFound, ServiceUnavailable, ValidationFailed, DomainError } from '../errors';
 import type { ModelRegistry, ModelVersion } from './models.service';
@@ -94,6 +95,9 @@ export interface BatchResult {
 	results: BatchRow[];
 }
 
+/** Where decisions are recorded: the group-commit writer (observed, see `observability/persistence.ts`). */
+export type PredictionSink = Pick<PredictionWriter, 'write' | 'writeMany'>;
+
 /** Retry hint for a database that is down, in seconds. */
 const DATABASE_RETRY_SECONDS = 2;
 
@@ -104,7 +108,7 @@ export class ScoringService {
 		private readonly db: Database,
 		private readonly registry: ModelRegistry,
 		private readonly engine: ScoringEngine,
-		private readonly writer: PredictionWriter
+		private readonly writer: PredictionSink
 	) {}
 
 	/** Scores one applicant and records the decision before returning it. */
@@ -141,11 +145,16 @@ export class ScoringService {
 		let batchId: string = randomUUID();
 		const valid: { index: number; applicant: RawApplicant }[] = [];
 		const results: BatchRow[] = new Array<BatchRow>(request.applicants.length);
-		request.applicants.forEach((raw, index) => {
-			const parsed = version.applicantSchema.safeParse(raw);
-			if (parsed.success) valid.push({ index, applicant: parsed.data });
-			else results[index] = { index, ok: false, fieldErrors: toFieldErrors(parsed.error.issues) };
-		});
+		inSpanSync(
+			'scoring.validate',
+			{ 'credible.model': version.key, 'credible.rows': request.applicants.length },
+			() =>
+				request.applicants.forEach((raw, index) => {
+					const parsed = version.applicantSchema.safeParse(raw);
+					if (parsed.success) valid.push({ index, applicant: parsed.data });
+					else results[index] = { index, ok: false, fieldErrors: toFieldErrors(parsed.error.issues) };
+				})
+		);
 		let pending = valid;
 		if (request.requestId) {
 			const stored = await this.#findStoredBatch(requester, request.requestId);
@@ -218,12 +227,14 @@ export class ScoringService {
 	}
 
 	#validate(version: ModelVersion, raw: Record<string, unknown>, prefix: string): RawApplicant {
-		const parsed = version.applicantSchema.safeParse(raw);
-		if (parsed.success) return parsed.data;
-		const errors = toFieldErrors(
-			parsed.error.issues.map((issue) => ({ ...issue, path: [prefix, ...issue.path] }))
-		);
-		throw new ValidationFailed(errors);
+		return inSpanSync('scoring.validate', { 'credible.model': version.key }, () => {
+			const parsed = version.applicantSchema.safeParse(raw);
+			if (parsed.success) return parsed.data;
+			const errors = toFieldErrors(
+				parsed.error.issues.map((issue) => ({ ...issue, path: [prefix, ...issue.path] }))
+			);
+			throw new ValidationFailed(errors);
+		});
 	}
 
 	async #run(version: ModelVersion, applicants: readonly RawApplicant[]): Promise<EngineRow[]> {

@@ -6,6 +6,7 @@
  *   3. procedures — public, protected (any authenticated principal) and per-role.
  */
 import { initTRPC, TRPCError } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { RequestEvent } from '@sveltejs/kit';
 import { ZodError } from 'zod';
@@ -13,6 +14,8 @@ import { getCore, type Core } from '../core';
 import type { Channel, Role } from '../db/schema';
 import { toFieldErrors, type FieldErrors } from '$lib/validation/field-errors';
 import { DomainError, toTRPCError, ValidationFailed } from '../errors';
+import { emitRequest } from '../observability/request-events';
+import { inSpan } from '../observability/tracing';
 
 // 1. CONTEXT
 
@@ -94,12 +97,34 @@ export const middleware = t.middleware;
 
 // 3. PROCEDURES
 
-/** Domain errors thrown by services become the matching tRPC error, here and only here. */
-const baseProcedure = t.procedure.use(async ({ next }) => {
-	const result = await next();
-	if (!result.ok && result.error.cause instanceof DomainError) throw toTRPCError(result.error.cause);
-	return result;
+/**
+ * Domain errors thrown by services become the matching tRPC error, here and only here. Calls that
+ * came through the tRPC API (not REST, not page loads, which are measured at their own door) are
+ * timed into the request metrics and, when traced, get a span each (a batch holds many calls).
+ */
+const baseProcedure = t.procedure.use(async ({ ctx, path, next }) => {
+	if (ctx.channel !== 'trpc') return mapDomainErrors(await next());
+	const started = performance.now();
+	try {
+		const result = mapDomainErrors(await inSpan(`trpc ${path}`, { 'rpc.method': path }, () => next()));
+		emitCall(path, result.ok ? 200 : getHTTPStatusCodeFromError(result.error), started);
+		return result;
+	} catch (error) {
+		emitCall(path, error instanceof TRPCError ? getHTTPStatusCodeFromError(error) : 500, started);
+		throw error;
+	}
 });
+
+function mapDomainErrors<R extends { ok: boolean; error?: unknown }>(result: R): R {
+	if (!result.ok && result.error instanceof TRPCError && result.error.cause instanceof DomainError) {
+		throw toTRPCError(result.error.cause);
+	}
+	return result;
+}
+
+function emitCall(path: string, status: number, started: number): void {
+	emitRequest({ kind: 'trpc', route: path, status, durationMs: performance.now() - started, at: Date.now() });
+}
 
 /** Anyone, signed in or not. */
 export const publicProcedure = baseProcedure.meta({ access: 'public' });
