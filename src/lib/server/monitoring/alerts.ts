@@ -29,7 +29,7 @@ import {
 } from '../services/alerts.service';
 import { lastPredictionAt, populationStabilityIndex, scoreCounts } from './prediction-stats';
 import { MINUTE_MS, type RequestRecorder } from './request-recorder';
-import { formatMs, formatPercent } from './slo';
+import { formatLatency as formatMs, formatShare as formatPercent } from '../../monitoring';
 import type { AlertEvent, AlertNotifier } from './webhook';
 
 /** Timer functions, injectable so tests can drive the evaluator with their own clock. */

@@ -2,6 +2,7 @@
  * Service-level objectives as traffic lights: green (met), amber (at risk, or nothing to measure)
  * and red (breached), always with words, so the page never relies on colour alone.
  */
+import { formatLatency as formatMs, formatShare as formatPercent } from '../../monitoring';
 import type { RequestTotals } from './request-recorder';
 
 export type Light = 'green' | 'amber' | 'red';
@@ -112,13 +113,4 @@ function limitSlo(options: {
 		value,
 		target
 	};
-}
-
-export function formatMs(ms: number): string {
-	return ms < 10 ? `${ms.toFixed(2)} ms` : ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`;
-}
-
-export function formatPercent(share: number): string {
-	const percent = share * 100;
-	return `${percent < 1 ? percent.toFixed(2) : percent.toFixed(1)} %`;
 }
