@@ -23,6 +23,7 @@ import { closeRedisClient, createRedisClient } from './http/redis';
 import { initMetrics, observeCore } from './observability/metrics';
 import { metricsRequestHandler, startMetricsServer } from './observability/metrics-endpoint';
 import { observeWriter } from './observability/persistence';
+import { createMonitoring, type Monitoring, type MonitoringOptions } from './monitoring';
 
 export interface ReadinessCheck {
 	name: string;
@@ -45,6 +46,8 @@ export interface Core {
 	startedAt: Date;
 	/** Checks behind /readyz; each must resolve for the instance to take traffic. */
 	readiness: ReadinessCheck[];
+	/** In-process request statistics and the alert engine (see docs/monitoring.md). */
+	monitoring: Monitoring;
 	stop(): Promise<void>;
 }
 
@@ -123,6 +126,8 @@ export interface CoreOptions {
 	ownsDatabase?: boolean;
 	/** Inference worker threads (overrides INFERENCE_WORKERS). */
 	workers?: number;
+	/** Clock and timers of the alert engine (tests drive them). */
+	monitoring?: MonitoringOptions;
 }
 
 /** Loads the models, starts the inference pool and wires the services around an open database. */
@@ -166,6 +171,7 @@ export async function createCore(
 			}
 		}
 	];
+	const monitoring = createMonitoring(config, database.db, models, options.monitoring);
 	return {
 		env: config,
 		database,
@@ -179,7 +185,9 @@ export async function createCore(
 		cors: createCors(config.CORS_ORIGINS),
 		startedAt: new Date(),
 		readiness,
+		monitoring,
 		stop: async () => {
+			await monitoring.stop();
 			// Order matters: finish recording what was scored, then stop the workers, then the database.
 			await writer.close();
 			stopObserving();

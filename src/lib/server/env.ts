@@ -96,7 +96,39 @@ export const envSchema = z.object({
 	/** E-mail of the administrator created at first start when no user exists. */
 	CREDIBLE_ADMIN_EMAIL: z.email().default('admin@credible.local'),
 	/** Initial password of that administrator; when unset a random one is printed once. */
-	CREDIBLE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(256).optional()
+	CREDIBLE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(256).optional(),
+	/** Service-level objective: P95 latency of API requests (REST and tRPC), in milliseconds. */
+	SLO_P95_MS: z.coerce.number().positive().max(600_000).default(200),
+	/** Service-level objective: share of API requests answered with a 5xx (0.001 = 0.1 %). */
+	SLO_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.001),
+	/** Window over which the SLOs and the request-based alert rules are measured, in minutes. */
+	SLO_WINDOW_MINUTES: z.coerce.number().int().min(1).max(60).default(5),
+	/** How often the alert rules are evaluated, in seconds (at most 30: an alert fires within a minute). */
+	ALERT_EVAL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(30).default(15),
+	/** Fewest API requests in the SLO window before the latency and error rules may fire. */
+	ALERT_MIN_REQUESTS: z.coerce.number().int().min(1).max(1_000_000).default(20),
+	/** Error spike: share of 5xx answers in the SLO window that raises a critical alert. */
+	ALERT_ERROR_RATE: z.coerce.number().gt(0).max(1).default(0.05),
+	/** No traffic: minutes without a recorded prediction before the alert fires. */
+	ALERT_NO_TRAFFIC_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
+	/**
+	 * Hours (UTC, `HH-HH`, e.g. `08-20`) when traffic is always expected; outside them, silence
+	 * alerts only after traffic was seen in the previous 24 hours.
+	 */
+	ALERT_TRAFFIC_HOURS: z
+		.string()
+		.regex(/^([01]?\d|2[0-4])-([01]?\d|2[0-4])$/, 'must be HH-HH in UTC, e.g. 08-20')
+		.optional(),
+	/** Score shift: population stability index (PSI) of recent probabilities that raises an alert. */
+	ALERT_PSI_THRESHOLD: z.coerce.number().positive().max(10).default(0.25),
+	/** Score shift: recent predictions needed (per champion model) before PSI is judged. */
+	ALERT_PSI_MIN_SAMPLES: z.coerce.number().int().min(10).max(1_000_000).default(200),
+	/** Score shift: how far back "recent" reaches, in minutes. */
+	ALERT_PSI_WINDOW_MINUTES: z.coerce.number().int().min(5).max(10_080).default(60),
+	/** http(s) URL that receives a JSON POST when an alert is raised or resolved; unset: none. */
+	ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+	/** Longest a webhook delivery may take, in milliseconds. */
+	ALERT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000)
 });
 
 /** Decodes a 32-byte key given as 64 hex characters or base64; null when it is neither. */

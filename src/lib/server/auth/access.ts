@@ -60,7 +60,9 @@ export const pageAccess: Record<string, RouteRule> = {
 	'/admin/users': withRoles('admin'),
 	'/admin/users/[id]': withRoles('admin'),
 	'/admin/service-accounts': withRoles('admin'),
-	'/admin/audit': withRoles('admin')
+	'/admin/audit': withRoles('admin'),
+	'/monitoring': withRoles('admin', 'risk_manager'),
+	'/monitoring/alerts': withRoles('admin', 'risk_manager')
 };
 
 /** Endpoints (`+server.ts`), by route id. `/trpc` is not a route: procedures carry their own rule. */

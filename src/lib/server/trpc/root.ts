@@ -1,6 +1,7 @@
 import { createCallerFactory, router } from './trpc';
 import { auditRouter } from './routers/audit';
 import { modelsRouter } from './routers/models';
+import { monitoringRouter } from './routers/monitoring';
 import { scoringRouter } from './routers/scoring';
 import { securityRouter } from './routers/security';
 import { systemRouter } from './routers/system';
@@ -12,7 +13,8 @@ export const appRouter = router({
 	scoring: scoringRouter,
 	users: usersRouter,
 	audit: auditRouter,
-	security: securityRouter
+	security: securityRouter,
+	monitoring: monitoringRouter
 });
 
 export type AppRouter = typeof appRouter;

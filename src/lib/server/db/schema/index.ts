@@ -8,3 +8,4 @@ export * from './recovery-codes.table';
 export * from './login-throttle.table';
 export * from './app-settings.table';
 export * from './totp-used-steps.table';
+export * from './alerts.table';

@@ -1,0 +1,355 @@
+/**
+ * The alert engine: every `ALERT_EVAL_INTERVAL_SECONDS` (at most 30 s, so an alert fires within a
+ * minute of its condition) it checks each rule and raises, refreshes or resolves its alert:
+ *
+ * - `slo_latency` — P95 latency of this instance's API requests over the SLO window above
+ *   `SLO_P95_MS` (with at least `ALERT_MIN_REQUESTS` requests);
+ * - `error_spike` — share of 5xx answers over the SLO window above `ALERT_ERROR_RATE`;
+ * - `no_traffic` — no prediction recorded (by any instance) for `ALERT_NO_TRAFFIC_MINUTES`, during
+ *   `ALERT_TRAFFIC_HOURS` or after traffic was seen in the previous 24 hours;
+ * - `score_shift` — PSI of each champion's recent probabilities against its manifest's reference
+ *   score distribution above `ALERT_PSI_THRESHOLD`, once `ALERT_PSI_MIN_SAMPLES` are in.
+ *
+ * The first two watch this instance's traffic, so their alerts are keyed by instance; the others
+ * read the shared database and are raised once for all instances (see alerts.service.ts).
+ */
+import { hostname } from 'node:os';
+import type { Database } from '../db';
+import type { Alert, AlertRule } from '../db/schema';
+import type { Env } from '../env';
+import { logger } from '../logger';
+import type { ModelRegistry } from '../services/models.service';
+import {
+	markNotified,
+	raiseAlert,
+	refreshAlert,
+	resolveAlert,
+	staleAlerts,
+	type AlertCondition
+} from '../services/alerts.service';
+import { lastPredictionAt, populationStabilityIndex, scoreCounts } from './prediction-stats';
+import { MINUTE_MS, type RequestRecorder } from './request-recorder';
+import { formatLatency as formatMs, formatShare as formatPercent } from '../../monitoring';
+import type { AlertEvent, AlertNotifier } from './webhook';
+
+/** Timer functions, injectable so tests can drive the evaluator with their own clock. */
+export interface Timers {
+	setInterval(callback: () => void, ms: number): unknown;
+	clearInterval(handle: unknown): void;
+}
+
+export const systemTimers: Timers = {
+	setInterval: (callback, ms) => {
+		const handle = setInterval(callback, ms);
+		// The evaluator must never keep a process alive on its own.
+		handle.unref();
+		return handle;
+	},
+	clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout)
+};
+
+export type AlertConfig = Pick<
+	Env,
+	| 'SLO_P95_MS'
+	| 'SLO_WINDOW_MINUTES'
+	| 'ALERT_EVAL_INTERVAL_SECONDS'
+	| 'ALERT_MIN_REQUESTS'
+	| 'ALERT_ERROR_RATE'
+	| 'ALERT_NO_TRAFFIC_MINUTES'
+	| 'ALERT_TRAFFIC_HOURS'
+	| 'ALERT_PSI_THRESHOLD'
+	| 'ALERT_PSI_MIN_SAMPLES'
+	| 'ALERT_PSI_WINDOW_MINUTES'
+>;
+
+export interface AlertEngineOptions {
+	db: Database;
+	recorder: RequestRecorder;
+	models: ModelRegistry;
+	config: AlertConfig;
+	/** Sends raised and resolved alerts somewhere (the webhook); none when absent. */
+	notifier?: AlertNotifier;
+	/** This instance's name, the key of its per-instance alerts. */
+	instance?: string;
+	clock?: () => number;
+	timers?: Timers;
+}
+
+/** One rule's verdict: a condition that holds, or why it does not. */
+export type RuleCheck =
+	| { firing: true; condition: AlertCondition }
+	| { firing: false; rule: AlertRule; key: string; reason: string };
+
+export interface Transition {
+	change: 'raised' | 'resolved';
+	alert: Alert;
+}
+
+/** Rules whose alerts belong to one instance. */
+const PER_INSTANCE_RULES: readonly AlertRule[] = ['slo_latency', 'error_spike'];
+
+/** A name for this process that stays readable in the portal: host and process id. */
+export function defaultInstanceName(): string {
+	return `${process.env.HOSTNAME || hostname()}:${process.pid}`;
+}
+
+export class AlertEngine {
+	readonly instance: string;
+	readonly #options: AlertEngineOptions;
+	readonly #clock: () => number;
+	readonly #timers: Timers;
+	readonly #startedAt: number;
+	#handle: unknown;
+	#running: Promise<Transition[]> | undefined;
+	readonly #deliveries = new Set<Promise<void>>();
+
+	constructor(options: AlertEngineOptions) {
+		this.#options = options;
+		this.#clock = options.clock ?? Date.now;
+		this.#timers = options.timers ?? systemTimers;
+		this.instance = options.instance ?? defaultInstanceName();
+		this.#startedAt = this.#clock();
+	}
+
+	get intervalMs(): number {
+		return this.#options.config.ALERT_EVAL_INTERVAL_SECONDS * 1000;
+	}
+
+	/** Evaluates the rules every interval until `stop()`. */
+	start(): void {
+		if (this.#handle !== undefined) return;
+		this.#handle = this.#timers.setInterval(() => {
+			// Skip a tick rather than pile evaluations up behind a slow database.
+			if (this.#running) return;
+			void this.evaluate().catch((error: unknown) => logger.error({ err: error }, 'alert evaluation failed'));
+		}, this.intervalMs);
+	}
+
+	/** Stops the timer and waits for the evaluation and deliveries under way. */
+	async stop(): Promise<void> {
+		if (this.#handle !== undefined) this.#timers.clearInterval(this.#handle);
+		this.#handle = undefined;
+		await this.#running?.catch(() => undefined);
+		await this.settled();
+	}
+
+	/** Resolves once the webhook deliveries started so far have finished. */
+	async settled(): Promise<void> {
+		await Promise.all([...this.#deliveries]);
+	}
+
+	/** Runs every rule once and applies the changes; returns what was raised or resolved here. */
+	evaluate(): Promise<Transition[]> {
+		this.#running ??= this.#evaluate().finally(() => {
+			this.#running = undefined;
+		});
+		return this.#running;
+	}
+
+	async #evaluate(): Promise<Transition[]> {
+		const now = this.#clock();
+		const at = new Date(now);
+		const { db } = this.#options;
+		const checks = [this.checkLatency(now), this.checkErrors(now), ...(await this.#databaseChecks(now))];
+		const transitions: Transition[] = [];
+		for (const check of checks) {
+			if (check.firing) {
+				const raised = await raiseAlert(db, check.condition, at);
+				if (raised) transitions.push({ change: 'raised', alert: raised });
+				else await refreshAlert(db, check.condition, at);
+			} else {
+				const resolved = await resolveAlert(db, check.rule, check.key, at, check.reason);
+				if (resolved) transitions.push({ change: 'resolved', alert: resolved });
+			}
+		}
+		// Alerts of an instance that stopped evaluating (shut down, or restarted under a new name).
+		const staleBefore = new Date(now - Math.max(3 * this.intervalMs, 2 * MINUTE_MS));
+		for (const stale of await staleAlerts(db, PER_INSTANCE_RULES, staleBefore, this.instance)) {
+			const resolved = await resolveAlert(db, stale.rule, stale.key, at, 'instance stopped reporting');
+			if (resolved) transitions.push({ change: 'resolved', alert: resolved });
+		}
+		for (const { change, alert } of transitions) {
+			logger[change === 'raised' ? 'warn' : 'info'](
+				{ alertId: alert.id, rule: alert.rule, key: alert.key, severity: alert.severity },
+				`alert ${change}: ${alert.summary}`
+			);
+			this.#notify(change === 'raised' ? 'alert.raised' : 'alert.resolved', alert);
+		}
+		return transitions;
+	}
+
+	/** Sends the webhook without holding up the evaluator. */
+	#notify(event: AlertEvent, alert: Alert): void {
+		const { notifier, db } = this.#options;
+		if (!notifier) return;
+		const delivery = notifier(event, alert)
+			.then(async (ok) => {
+				if (ok) await markNotified(db, alert.id, new Date(this.#clock()));
+			})
+			.catch((error: unknown) =>
+				logger.warn({ err: error, alertId: alert.id }, 'alert notification not recorded')
+			)
+			.finally(() => this.#deliveries.delete(delivery));
+		this.#deliveries.add(delivery);
+	}
+
+	#window(now: number) {
+		const { SLO_WINDOW_MINUTES } = this.#options.config;
+		return this.#options.recorder.totals(now - SLO_WINDOW_MINUTES * MINUTE_MS, now);
+	}
+
+	checkLatency(now: number): RuleCheck {
+		const { SLO_P95_MS, ALERT_MIN_REQUESTS, SLO_WINDOW_MINUTES } = this.#options.config;
+		const window = this.#window(now);
+		const rule = 'slo_latency';
+		if (window.count < ALERT_MIN_REQUESTS || window.p95 === null)
+			return { firing: false, rule, key: this.instance, reason: 'too few requests to judge' };
+		if (window.p95 <= SLO_P95_MS)
+			return { firing: false, rule, key: this.instance, reason: `P95 back to ${formatMs(window.p95)}` };
+		return {
+			firing: true,
+			condition: {
+				rule,
+				key: this.instance,
+				severity: 'warning',
+				summary: `P95 latency ${formatMs(window.p95)} over the last ${SLO_WINDOW_MINUTES} min exceeds the ${formatMs(SLO_P95_MS)} objective`,
+				value: window.p95,
+				threshold: SLO_P95_MS,
+				details: { instance: this.instance, requests: window.count, p50: window.p50, p99: window.p99 }
+			}
+		};
+	}
+
+	checkErrors(now: number): RuleCheck {
+		const { ALERT_ERROR_RATE, ALERT_MIN_REQUESTS, SLO_WINDOW_MINUTES } = this.#options.config;
+		const window = this.#window(now);
+		const rule = 'error_spike';
+		if (window.count < ALERT_MIN_REQUESTS || window.errorRate === null)
+			return { firing: false, rule, key: this.instance, reason: 'too few requests to judge' };
+		if (window.errorRate <= ALERT_ERROR_RATE)
+			return {
+				firing: false,
+				rule,
+				key: this.instance,
+				reason: `error rate back to ${formatPercent(window.errorRate)}`
+			};
+		return {
+			firing: true,
+			condition: {
+				rule,
+				key: this.instance,
+				severity: 'critical',
+				summary: `${formatPercent(window.errorRate)} of API requests failed (5xx) over the last ${SLO_WINDOW_MINUTES} min`,
+				value: window.errorRate,
+				threshold: ALERT_ERROR_RATE,
+				details: {
+					instance: this.instance,
+					requests: window.count,
+					serverErrors: window.serverErrors,
+					clientErrors: window.clientErrors
+				}
+			}
+		};
+	}
+
+	async #databaseChecks(now: number): Promise<RuleCheck[]> {
+		return [await this.checkTraffic(now), ...(await this.checkScoreShift(now))];
+	}
+
+	async checkTraffic(now: number): Promise<RuleCheck> {
+		const { ALERT_NO_TRAFFIC_MINUTES, ALERT_TRAFFIC_HOURS } = this.#options.config;
+		const rule = 'no_traffic';
+		const limitMs = ALERT_NO_TRAFFIC_MINUTES * MINUTE_MS;
+		// Predictions stamped a little ahead (another instance's clock) still count as traffic.
+		const last = await lastPredictionAt(this.#options.db, now - 24 * 60 * MINUTE_MS, now + MINUTE_MS);
+		const inHours = ALERT_TRAFFIC_HOURS ? withinHours(ALERT_TRAFFIC_HOURS, new Date(now)) : false;
+		if (last === null && !inHours)
+			return {
+				firing: false,
+				rule,
+				key: '',
+				reason: 'no traffic expected (none in 24 h, outside traffic hours)'
+			};
+		// A fresh instance during traffic hours measures silence from its own start.
+		const since = last ?? this.#startedAt;
+		const silentMs = now - since;
+		if (silentMs < limitMs) return { firing: false, rule, key: '', reason: 'traffic resumed' };
+		const minutes = Math.floor(silentMs / MINUTE_MS);
+		return {
+			firing: true,
+			condition: {
+				rule,
+				key: '',
+				severity: 'warning',
+				summary: `No prediction recorded for ${minutes} min${inHours ? ' during traffic hours' : ''}`,
+				value: minutes,
+				threshold: ALERT_NO_TRAFFIC_MINUTES,
+				details: {
+					lastPredictionAt: last === null ? null : new Date(last).toISOString(),
+					trafficHours: inHours
+				}
+			}
+		};
+	}
+
+	async checkScoreShift(now: number): Promise<RuleCheck[]> {
+		const { ALERT_PSI_THRESHOLD, ALERT_PSI_MIN_SAMPLES, ALERT_PSI_WINDOW_MINUTES } = this.#options.config;
+		const rule = 'score_shift';
+		const checks: RuleCheck[] = [];
+		for (const id of this.#options.models.modelIds()) {
+			const champion = this.#options.models.resolve(id);
+			const { edges, proportions } = champion.manifest.reference.score;
+			const version = champion.manifest.model.version;
+			const key = `${id}/${version}`;
+			const counts = await scoreCounts(
+				this.#options.db,
+				{ id, version, edges },
+				now - ALERT_PSI_WINDOW_MINUTES * MINUTE_MS,
+				now + 1
+			);
+			const n = counts.reduce((sum, count) => sum + count, 0);
+			if (n < ALERT_PSI_MIN_SAMPLES) {
+				checks.push({
+					firing: false,
+					rule,
+					key,
+					reason: `fewer than ${ALERT_PSI_MIN_SAMPLES} recent predictions`
+				});
+				continue;
+			}
+			const psi = populationStabilityIndex(proportions, counts);
+			if (psi <= ALERT_PSI_THRESHOLD) {
+				checks.push({ firing: false, rule, key, reason: `PSI back to ${psi.toFixed(3)}` });
+				continue;
+			}
+			checks.push({
+				firing: true,
+				condition: {
+					rule,
+					key,
+					severity: 'warning',
+					summary: `Score distribution of ${key} shifted: PSI ${psi.toFixed(2)} over the last ${n} predictions (${ALERT_PSI_WINDOW_MINUTES} min)`,
+					value: psi,
+					threshold: ALERT_PSI_THRESHOLD,
+					details: {
+						model: id,
+						version,
+						samples: n,
+						observed: counts.map((count) => count / n),
+						expected: proportions,
+						edges
+					}
+				}
+			});
+		}
+		return checks;
+	}
+}
+
+/** True when `at` falls within `HH-HH` (UTC); a range like `20-06` wraps past midnight. */
+export function withinHours(hours: string, at: Date): boolean {
+	const [start = 0, end = 24] = hours.split('-').map(Number);
+	const hour = at.getUTCHours();
+	if (start === end) return true;
+	return start < end ? hour >= start && hour < end : hour >= start || hour < end;
+}

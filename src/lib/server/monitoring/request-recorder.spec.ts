@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { emitRequest, type RequestEvent } from '../observability/request-events';
+import { MINUTE_MS, RequestRecorder } from './request-recorder';
+
+const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
+
+function event(overrides: Partial<RequestEvent> = {}): RequestEvent {
+	return { kind: 'rest', route: 'scoring.score', status: 200, durationMs: 5, at: T0, ...overrides };
+}
+
+describe('RequestRecorder', () => {
+	it('should count requests, 5xx and 4xx separately per minute', () => {
+		const recorder = new RequestRecorder();
+		recorder.record(event());
+		recorder.record(event({ status: 503 }));
+		recorder.record(event({ status: 429, kind: 'trpc' }));
+		recorder.record(event({ at: T0 + MINUTE_MS }));
+		const first = recorder.totals(T0, T0 + MINUTE_MS);
+		expect(first).toMatchObject({ count: 3, serverErrors: 1, clientErrors: 1 });
+		expect(first.errorRate).toBeCloseTo(1 / 3, 9);
+		expect(recorder.totals(T0, T0 + 2 * MINUTE_MS).count).toBe(4);
+	});
+
+	it('should leave out the portal’s own pages and other requests', () => {
+		const recorder = new RequestRecorder();
+		recorder.record(event({ kind: 'page' }));
+		recorder.record(event({ kind: 'other', status: 500 }));
+		expect(recorder.totals(T0, T0 + MINUTE_MS)).toMatchObject({ count: 0, errorRate: null, p95: null });
+	});
+
+	it('should return one point per step, empty steps included, oldest first', () => {
+		const recorder = new RequestRecorder();
+		recorder.record(event({ at: T0 + 30_000 }));
+		recorder.record(event({ at: T0 + 2 * MINUTE_MS, durationMs: 50 }));
+		const series = recorder.series(T0, T0 + 3 * MINUTE_MS, MINUTE_MS);
+		expect(series.map((point) => point.count)).toEqual([1, 0, 1]);
+		expect(series[2]?.p50).toBeGreaterThan(45);
+		expect(series[2]?.p50).toBeLessThanOrEqual(50);
+	});
+
+	it('should forget minutes older than 24 hours when their slot is reused', () => {
+		const recorder = new RequestRecorder();
+		recorder.record(event({ at: T0 }));
+		recorder.record(event({ at: T0 + 24 * 60 * MINUTE_MS }));
+		expect(recorder.totals(T0, T0 + MINUTE_MS).count).toBe(0);
+		expect(recorder.totals(T0 + 24 * 60 * MINUTE_MS, T0 + 24 * 60 * MINUTE_MS + MINUTE_MS).count).toBe(1);
+		// A late event for the forgotten minute does not overwrite the newer one.
+		recorder.record(event({ at: T0 }));
+		expect(recorder.totals(T0 + 24 * 60 * MINUTE_MS, T0 + 24 * 60 * MINUTE_MS + MINUTE_MS).count).toBe(1);
+	});
+
+	it('should follow the request-event bus between start and stop', () => {
+		const recorder = new RequestRecorder().start();
+		emitRequest(event({ status: 500 }));
+		recorder.stop();
+		emitRequest(event());
+		expect(recorder.totals(T0, T0 + MINUTE_MS)).toMatchObject({ count: 1, serverErrors: 1 });
+	});
+});
