@@ -37,6 +37,12 @@ export function formatPercent(probability: number, digits = 1): string {
 	return `${(probability * 100).toFixed(digits)} %`;
 }
 
+/** A share of a population: whole percent, one decimal below 1 % ("0.4 %"), "none" at zero. */
+export function formatShare(share: number): string {
+	if (share === 0) return '0 %';
+	return share < 0.01 ? `${(share * 100).toFixed(1)} %` : `${Math.round(share * 100)} %`;
+}
+
 /** A SHAP push in log-odds with its sign: "+0.42" or "−0.17". */
 export function formatPush(shap: number): string {
 	const size = Math.abs(shap).toFixed(2);

@@ -4,7 +4,7 @@
  * categories).
  */
 import type { Feature, Manifest, RawApplicant } from '$inference/manifest';
-import { formatNumber, formatPercent } from '$lib/scoring/format';
+import { formatNumber, formatPercent, formatShare } from '$lib/scoring/format';
 import type { PopulationView } from '$lib/scoring/types';
 import { describeValue } from './applicant-form';
 
@@ -54,7 +54,7 @@ export function standing(
 			percentile: null,
 			summary:
 				missing ??
-				`${formatPercent(share, 0)} of training applicants had “${describeValue(f, value)}”${
+				`${formatShare(share)} of training applicants had “${describeValue(f, value)}”${
 					share === Math.max(...bins.map((b) => b.share)) ? ', the most common value' : ''
 				}.`
 		};
