@@ -3,6 +3,8 @@
  * links whose page the visitor may open, per src/lib/server/auth/access.ts.
  */
 export const navigation = [
+	{ route: '/score', label: 'Score' },
+	{ route: '/models', label: 'Models' },
 	{ route: '/monitoring', label: 'Monitoring' },
 	{ route: '/admin', label: 'Administration' }
 ] as const satisfies readonly {

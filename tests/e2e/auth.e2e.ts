@@ -2,7 +2,7 @@ import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import { decodeBase32IgnorePadding } from '@oslojs/encoding';
 import { generateHOTP } from '@oslojs/otp';
 import { FIRST_ADMIN } from './first-admin';
-import { rememberAdminKey } from './admin-session';
+import { rememberAdmin } from './sessions';
 
 /**
  * People and access, end to end, on the fresh server: the first administrator's first sign-in
@@ -111,7 +111,7 @@ test('the first administrator changes the password and enrols two-factor at firs
 	await changePassword(page, FIRST_ADMIN.password, NEW_ADMIN_PASSWORD);
 
 	adminKey = await enrol(page, 'enrol');
-	rememberAdminKey(adminKey);
+	rememberAdmin({ password: NEW_ADMIN_PASSWORD, totpKey: adminKey });
 	await shoot(page, 'recovery-codes');
 	await page.getByRole('link', { name: /I have saved them/ }).click();
 	await expect(page).toHaveURL(/\/$/);

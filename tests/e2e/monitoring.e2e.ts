@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
-import { signInAsAdmin } from './admin-session';
+import { signInAsAdmin } from './sessions';
 
 /**
  * The monitoring page on the real server: service levels as traffic lights with words, figures in

@@ -14,6 +14,7 @@ import { poolEngine } from './services/inference-engine';
 import { ModelRegistry } from './services/models.service';
 import { PredictionWriter } from './services/prediction-writer';
 import { ScoringService } from './services/scoring.service';
+import { CounterfactualService } from './services/counterfactual.service';
 import { createApiAuth, type ApiAuth } from './auth/api-auth';
 import { createCors, type Cors } from './http/cors';
 import { createApiRateLimiter, type RateLimiter } from './http/rate-limit';
@@ -39,6 +40,8 @@ export interface Core {
 	pool: InferencePool;
 	writer: PredictionWriter;
 	scoring: ScoringService;
+	/** Smallest one-feature changes that would turn a decision into approve (portal hints). */
+	counterfactuals: CounterfactualService;
 	/** Service-account tokens, the account-status cache and the token endpoint's throttle. */
 	auth: ApiAuth;
 	rateLimiter: RateLimiter;
@@ -180,6 +183,7 @@ export async function createCore(
 		pool,
 		writer,
 		scoring,
+		counterfactuals: new CounterfactualService(poolEngine(pool)),
 		auth,
 		rateLimiter,
 		cors: createCors(config.CORS_ORIGINS),

@@ -62,7 +62,11 @@ export const pageAccess: Record<string, RouteRule> = {
 	'/admin/service-accounts': withRoles('admin'),
 	'/admin/audit': withRoles('admin'),
 	'/monitoring': withRoles('admin', 'risk_manager'),
-	'/monitoring/alerts': withRoles('admin', 'risk_manager')
+	'/monitoring/alerts': withRoles('admin', 'risk_manager'),
+	'/score': withRoles('admin', 'risk_manager'),
+	'/score/[model]': withRoles('admin', 'risk_manager'),
+	'/models': withRoles(...ALL_USER_ROLES),
+	'/models/[model]': withRoles(...ALL_USER_ROLES)
 };
 
 /** Endpoints (`+server.ts`), by route id. `/trpc` is not a route: procedures carry their own rule. */

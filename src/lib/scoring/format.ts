@@ -1,0 +1,63 @@
+/**
+ * How applicant values and model outputs read in the portal. Shared by server and browser so the
+ * server-rendered page and the hydrated one agree.
+ */
+
+interface FeatureLike {
+	type: 'numeric' | 'categorical' | 'ordinal';
+	unit: string | null;
+	integer: boolean;
+	categoryLabels?: Record<string, string> | null;
+	options?: { value: string; label: string }[] | null;
+}
+
+const numberFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+
+/** A number with thousands separators and at most two decimals. */
+export function formatNumber(value: number): string {
+	return numberFormat.format(value);
+}
+
+/** A raw feature value in words: a number with its unit, a category's label, or "unknown". */
+export function formatFeatureValue(feature: FeatureLike, value: number | string | null | undefined): string {
+	if (value === null || value === undefined || value === '') return 'unknown';
+	if (feature.type === 'numeric') {
+		const n = typeof value === 'number' ? value : Number(value);
+		if (!Number.isFinite(n)) return String(value);
+		return feature.unit ? `${formatNumber(n)} ${feature.unit}` : formatNumber(n);
+	}
+	const key = String(value);
+	return (
+		feature.categoryLabels?.[key] ?? feature.options?.find((option) => option.value === key)?.label ?? key
+	);
+}
+
+/** A probability as a percentage with one decimal: 0.0734 → "7.3 %". */
+export function formatPercent(probability: number, digits = 1): string {
+	return `${(probability * 100).toFixed(digits)} %`;
+}
+
+/** A share of a population: whole percent, one decimal below 1 % ("0.4 %"), "none" at zero. */
+export function formatShare(share: number): string {
+	if (share === 0) return '0 %';
+	return share < 0.01 ? `${(share * 100).toFixed(1)} %` : `${Math.round(share * 100)} %`;
+}
+
+/** A SHAP push in log-odds with its sign: "+0.42" or "−0.17". */
+export function formatPush(shap: number): string {
+	const size = Math.abs(shap).toFixed(2);
+	if (size === '0.00') return '0.00';
+	return shap > 0 ? `+${size}` : `−${size}`;
+}
+
+/** What a push means, in words, so that colour never carries it alone. */
+export function pushWords(shap: number): string {
+	if (Math.abs(shap) < 0.005) return 'no effect';
+	return shap > 0 ? 'raises risk' : 'lowers risk';
+}
+
+export const decisionWords: Record<'approve' | 'review' | 'decline', string> = {
+	approve: 'Approve',
+	review: 'Refer for review',
+	decline: 'Decline'
+};

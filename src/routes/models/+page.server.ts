@@ -1,0 +1,7 @@
+import { callerFor } from '$lib/server/trpc/caller';
+import type { PageServerLoad } from './$types';
+
+export const load: PageServerLoad = async (event) => {
+	const caller = await callerFor(event);
+	return { models: await caller.models.list() };
+};

@@ -1,0 +1,156 @@
+import { expect, test, type Page, type TestInfo } from '@playwright/test';
+import { storageStateFor } from './sessions';
+
+/**
+ * The risk manager's workspace, end to end, at both widths: score a sample applicant, read the
+ * decision and the waterfall, change a field and watch the what-if move, try the counterfactual
+ * hint, and read a model's global view. The pages must run under the strict CSP without a single
+ * violation. Screenshots go to static/guide/ for the user guide.
+ */
+// The first test of a run also signs the administrator in for the first time and creates the
+// people it needs; a TOTP code may have to wait for the next 30-second step.
+test.describe.configure({ mode: 'serial', timeout: 180_000 });
+
+/** SvelteKit's own route announcer sets its hiding rules in a style attribute (app.css repeats them). */
+const KIT_ANNOUNCER = 'position: absolute; left: 0; top: 0; clip';
+
+/**
+ * Content-Security-Policy violations of a page, from the browser's `securitypolicyviolation`
+ * events (directive, source and sample), except the announcer's style attribute.
+ */
+async function watchCsp(page: Page): Promise<string[]> {
+	const violations: string[] = [];
+	await page.addInitScript(() => {
+		document.addEventListener('securitypolicyviolation', (event) => {
+			console.error(
+				`CSP violation: ${event.violatedDirective} ${event.sourceFile}:${event.lineNumber} «${event.sample}»`
+			);
+		});
+	});
+	page.on('console', (message) => {
+		const text = message.text();
+		if (!/CSP violation|Content Security Policy/i.test(text)) return;
+		if (text.includes(`style-src-attr`) && text.includes(`«${KIT_ANNOUNCER}`)) return;
+		if (text.includes('Applying inline style violates') && !text.startsWith('CSP violation')) return;
+		violations.push(text);
+	});
+	return violations;
+}
+
+/** A guide screenshot: the whole page, laid out in a window as tall as the page on a desktop. */
+async function shoot(page: Page, testInfo: TestInfo, name: string) {
+	const viewport = page.viewportSize();
+	if (viewport && testInfo.project.name === 'desktop') {
+		const height = await page.evaluate(() => document.documentElement.scrollHeight);
+		await page.setViewportSize({
+			width: viewport.width,
+			height: Math.min(Math.max(height, viewport.height), 6000)
+		});
+	}
+	await page.screenshot({ path: `static/guide/${name}-${testInfo.project.name}.png`, fullPage: true });
+	if (viewport) await page.setViewportSize(viewport);
+}
+
+test('a risk manager scores a sample applicant and explores a what-if', async ({ browser }, testInfo) => {
+	const storageState = await storageStateFor(browser, 'risk_manager');
+	const context = await browser.newContext({ storageState, viewport: testInfo.project.use.viewport ?? null });
+	const page = await context.newPage();
+	const violations = await watchCsp(page);
+
+	await page.goto('/score');
+	await expect(page.getByRole('heading', { level: 1, name: 'Score an applicant' })).toBeVisible();
+	await page.getByRole('link', { name: 'Lending Club default risk (XGBoost)' }).click();
+	await expect(page.getByRole('heading', { name: 'Applicant' })).toBeVisible();
+
+	// Client-side validation: a message at the field, nothing sent.
+	await page.getByLabel(/^Loan amount/).fill('999999');
+	await page.getByRole('button', { name: 'Score and record' }).click();
+	await expect(page.getByText('Loan amount must be at most 40000 USD')).toBeVisible();
+	await expect(page.getByLabel(/^Loan amount/)).toHaveAttribute('aria-invalid', 'true');
+
+	await page.getByRole('link', { name: 'Likely decline' }).click();
+	await expect(page).toHaveURL(/sample=decline/);
+	await expect(page.getByLabel(/^Loan amount/)).not.toHaveValue('');
+	await expect(page.getByText('Loan amount must be at most 40000 USD')).toHaveCount(0);
+	await shoot(page, testInfo, 'score-form');
+
+	await page.getByRole('button', { name: 'Score and record' }).click();
+	const decision = page.getByTestId('decision');
+	await expect(decision).toContainText('Decline');
+	await expect(page.getByText(/^Recorded decision/)).toBeVisible();
+	await expect(page.getByRole('heading', { name: 'Why: contribution of each feature' })).toBeVisible();
+	// The waterfall: drawn, and in words (base value, a push with its sign, the final score).
+	await expect(page.locator('.waterfall svg').first()).toBeVisible();
+	await expect(page.locator('.waterfall svg text', { hasText: 'Base value' })).toBeVisible();
+	await expect(page.locator('.waterfall svg text', { hasText: /raises risk/ }).first()).toBeVisible();
+	await expect(page.getByRole('heading', { name: 'Main reasons' })).toBeVisible();
+	await expect(page.getByRole('heading', { name: 'Applicant vs population' })).toBeVisible();
+	await expect(page.getByText(/of training applicants/).first()).toBeVisible();
+	const recorded = (await page.getByTestId('probability').textContent()) ?? '';
+	await shoot(page, testInfo, 'score-result');
+
+	// What-if: a lower interest rate, scored again without a reload and without being recorded.
+	await page.getByLabel(/^Interest rate/).fill('6');
+	await expect(page.getByText('What-if — not recorded')).toBeVisible();
+	await expect(page.getByTestId('probability')).not.toHaveText(recorded);
+	await expect(page.getByTestId('what-if-compare')).toContainText(`Recorded: ${recorded}`);
+	await expect(page.getByText('changed', { exact: true })).toBeVisible();
+
+	// A bad value in what-if gets its message at the field.
+	await page.getByLabel(/^Revolving utilisation/).fill('abc');
+	await expect(page.getByText('Revolving utilisation must be a number')).toBeVisible();
+	await page.getByLabel(/^Interest rate/).fill(await page.getByLabel(/^Interest rate/).inputValue());
+	await page.getByRole('link', { name: 'Likely decline' }).click();
+	await expect(page.getByText('Fill in the applicant or pick a sample')).toBeVisible();
+	await page.getByRole('button', { name: 'Score and record' }).click();
+	await expect(decision).toContainText('Decline');
+
+	// The counterfactual hint, tried in what-if, must really approve.
+	const hint = page.getByTestId('counterfactual-best');
+	if ((await hint.count()) > 0) {
+		await page.getByRole('button', { name: 'Try this change' }).click();
+		await expect(page.getByText('What-if — not recorded')).toBeVisible();
+		await expect(decision).toContainText('Approve');
+	} else {
+		await expect(page.getByText(/No single change of an actionable feature/)).toBeVisible();
+		await page.getByLabel(/^Interest rate/).fill('6');
+		await expect(page.getByText('What-if — not recorded')).toBeVisible();
+	}
+	await shoot(page, testInfo, 'what-if');
+
+	expect(violations).toEqual([]);
+	await context.close();
+});
+
+test('anyone signed in reads a model’s global view; a viewer may not score', async ({
+	browser
+}, testInfo) => {
+	const storageState = await storageStateFor(browser, 'viewer');
+	const context = await browser.newContext({ storageState, viewport: testInfo.project.use.viewport ?? null });
+	const page = await context.newPage();
+	const violations = await watchCsp(page);
+
+	await page.goto('/models');
+	await page.getByRole('link', { name: 'Lending Club default risk (XGBoost)' }).click();
+	await expect(page.getByRole('heading', { name: 'What the model weighs' })).toBeVisible();
+	await expect(page.locator('.importance svg').first()).toBeVisible();
+	await expect(page.getByRole('heading', { name: 'Holdout performance' })).toBeVisible();
+	await expect(page.getByRole('cell', { name: '0.7492' })).toBeVisible();
+	await expect(page.getByRole('heading', { name: 'Decision policy' })).toBeVisible();
+	await expect(page.getByRole('heading', { name: 'Model card' })).toBeVisible();
+	await expect(page.getByRole('heading', { name: 'Intended use' })).toBeVisible();
+	await expect(page.getByRole('link', { name: /Score an applicant with/ })).toHaveCount(0);
+	await shoot(page, testInfo, 'model-overview');
+
+	await page.getByRole('link', { name: /scorecard-1\.0\.0/ }).click();
+	await expect(page).toHaveURL(/version=scorecard-1\.0\.0/);
+	await expect(page.getByRole('cell', { name: '0.7552' })).toBeVisible();
+
+	const refused = await page.goto('/score/lending-club');
+	expect(refused?.status()).toBe(403);
+	await expect(page.getByRole('banner').getByRole('link', { name: 'Score' })).toHaveCount(0);
+	await expect(page.getByRole('banner').getByRole('link', { name: 'Models' })).toBeVisible();
+
+	expect(violations).toEqual([]);
+	await context.close();
+});
