@@ -8,6 +8,7 @@ import { bundleKey } from '../bundle/load-bundle';
 import { createEncoder, type Encoder } from '../bundle/encoder';
 import { createDecisionPolicy, type DecisionPolicy } from '../decision/policy';
 import type { Manifest } from '../manifest';
+import { maxRowsPerSlot } from './channel';
 import { ModelNotFound } from './errors';
 import type { LoadSpec } from './messages';
 import type { Task } from './task';
@@ -22,6 +23,8 @@ export class ModelVersion {
 	readonly features: readonly string[];
 	readonly nCols: number;
 	readonly nFeatures: number;
+	/** Most rows of one task: what fits in a slot of a worker's ring. */
+	readonly maxTaskRows: number;
 	/** Expected margin, reported by the workers once loaded. */
 	baseValue = NaN;
 	/** `loading` takes no requests yet; `retiring` takes none any more and unloads when drained. */
@@ -47,6 +50,7 @@ export class ModelVersion {
 		this.features = this.encoder.features;
 		this.nCols = this.encoder.columns;
 		this.nFeatures = this.features.length;
+		this.maxTaskRows = maxRowsPerSlot(this.nCols, this.nFeatures);
 		this.scratch = new Float32Array(this.nCols);
 	}
 }
