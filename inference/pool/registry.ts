@@ -37,6 +37,8 @@ export class ModelVersion {
 	lastBatchRows = 1;
 	/** One-row scratch for encoding a raw applicant before it is copied into a batch. */
 	readonly scratch: Float32Array;
+	/** Row buffers of answered tasks, for the next batches (a batch per event-loop turn is garbage otherwise). */
+	private readonly spareRows: Float32Array[] = [];
 
 	constructor(
 		readonly manifest: Manifest,
@@ -53,7 +55,22 @@ export class ModelVersion {
 		this.maxTaskRows = maxRowsPerSlot(this.nCols, this.nFeatures);
 		this.scratch = new Float32Array(this.nCols);
 	}
+
+	/** A row buffer of at least `length` floats, reused when one is spare. */
+	takeRows(length: number): Float32Array {
+		const spare = this.spareRows.pop();
+		if (spare !== undefined && spare.length >= length && spare.length <= 4 * length) return spare;
+		return new Float32Array(length);
+	}
+
+	/** Returns the row buffer of a task that is answered for good. */
+	giveRows(rows: Float32Array): void {
+		if (this.spareRows.length < SPARE_ROW_BUFFERS) this.spareRows.push(rows);
+	}
 }
+
+/** Row buffers kept per version: about the batches in flight at once. */
+const SPARE_ROW_BUFFERS = 8;
 
 /** Versions by key, and the active version of each model id. Main thread only. */
 export class ModelRegistry {

@@ -108,6 +108,8 @@ export class VersionManager {
 	settled(task: Task): void {
 		const v = task.version;
 		v.pendingRows -= task.nRows;
+		// Nothing reads a settled task's rows again (a retry happens before it settles).
+		v.giveRows(task.rows);
 		if (v.state === 'retiring' && v.pendingRows === 0) this.finishRetire(v);
 	}
 
