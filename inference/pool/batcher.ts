@@ -1,7 +1,7 @@
 /**
  * Micro-batching. Rows of concurrent calls for the same model version are copied into one open
  * batch; the dispatcher takes it when a worker has room. So a batch closes when:
- * - it reaches `maxBatchRows` (sent at once), or
+ * - it reaches `maxBatchRows` (or what fits in a slot of a worker's ring: sent at once), or
  * - a worker is free at the next turn of the event loop (`setImmediate`: every request read in the
  *   same I/O phase is in it) and the batch is at least `maxWaitMs` old.
  * While every worker is busy, rows keep gathering: batches grow with load, by themselves, and a
@@ -36,23 +36,20 @@ export class Batcher {
 
 	/** Adds a caller's encoded rows `src[0 … n)` for version `v`. */
 	add(v: ModelVersion, sink: ResultSink, src: Float32Array, n: number, explain: boolean): void {
+		const max = Math.min(this.o.maxBatchRows, v.maxTaskRows);
 		let row = 0;
 		while (row < n) {
 			let task = v.open;
 			if (task === null) {
-				task = new Task(
-					this.nextId++,
-					v,
-					Math.min(this.o.maxBatchRows, nextPow2(Math.max(v.lastBatchRows, n - row)))
-				);
+				task = new Task(this.nextId++, v, Math.min(max, nextPow2(Math.max(v.lastBatchRows, n - row))));
 				v.open = task;
 				this.open.add(v);
 			}
-			const take = Math.min(this.o.maxBatchRows - task.nRows, n - row);
+			const take = Math.min(max - task.nRows, n - row);
 			task.append(sink, src, row, take, explain);
 			this.openRows += take;
 			row += take;
-			if (task.nRows >= this.o.maxBatchRows) this.close(v);
+			if (task.nRows >= max) this.close(v);
 		}
 		this.o.wake();
 	}

@@ -19,7 +19,7 @@ const MIN_SPLIT_ROWS = 8;
 export interface DispatcherOptions {
 	size: number;
 	workerFile: string;
-	workerOptions: WorkerOptions;
+	workerOptions: Omit<WorkerOptions, 'channel' | 'slots'>;
 	taskTimeoutMs: number;
 	/** Tasks sent ahead to one worker, so it never idles while its next batch is on the way. */
 	maxInFlightPerWorker: number;
@@ -199,17 +199,7 @@ export class Dispatcher implements WorkerEvents {
 		this.inFlightRows += task.nRows;
 		this.o.stats.recordBatch(task.nRows);
 		if (h.inFlight.length === 1) this.startDeadline(h, task);
-		// postMessage copies a view's whole buffer: trim a batch that was split off a large one.
-		const used = task.nRows * task.version.nCols;
-		const rows = task.rows.length > 2 * used ? task.rows.slice(0, used) : task.rows;
-		h.send({
-			type: 'predict',
-			id: task.id,
-			key: task.version.key,
-			rows,
-			nRows: task.nRows,
-			explain: task.explain
-		});
+		h.send(task);
 	}
 
 	private finishHead(h: WorkerHandle, task: Task): void {
@@ -257,7 +247,13 @@ export class Dispatcher implements WorkerEvents {
 
 	/** Starts a worker and loads every registered version into it before it takes work. */
 	private async spawn(): Promise<WorkerHandle> {
-		const h = new WorkerHandle(this.nextWorkerId++, this.o.workerFile, this.o.workerOptions, this);
+		const h = new WorkerHandle(
+			this.nextWorkerId++,
+			this.o.workerFile,
+			this.o.workerOptions,
+			this.o.maxInFlightPerWorker,
+			this
+		);
 		this.handles.push(h);
 		await h.ready();
 		for (;;) {

@@ -1,10 +1,9 @@
 /**
- * The typed messages between the pool (main thread) and its workers. A worker handles messages
- * strictly in arrival order, so replies to `predict` come back in the order the tasks were sent.
- *
- * Rows travel as one Float32Array per batch and results as one Float64Array packing probabilities,
- * margins and SHAP values: one message carries many rows, and one transfer carries all of a
- * batch's results.
+ * The typed messages between the pool (main thread) and its workers: start-up options and the
+ * control requests (load / unload), which a worker handles in arrival order. Batches do not travel
+ * as messages: they go through each worker's shared-memory ring (`channel.ts`), in order — rows
+ * as float32 `[nRows × columns]`, results as one float64 array packing probabilities, margins and
+ * SHAP values.
  */
 import type { Manifest } from '../manifest';
 
@@ -29,8 +28,8 @@ export interface TestModelSpec {
 
 /** Everything a worker needs to load one model version. */
 export type LoadSpec =
-	| { kind: 'onnx'; key: string; manifest: Manifest; modelBytes: Uint8Array }
-	| { kind: 'test'; key: string; manifest: Manifest; test: TestModelSpec };
+	| { kind: 'onnx'; key: string; index: number; manifest: Manifest; modelBytes: Uint8Array }
+	| { kind: 'test'; key: string; index: number; manifest: Manifest; test: TestModelSpec };
 
 /** Worker start-up options (`workerData`). */
 export interface WorkerOptions {
@@ -38,21 +37,13 @@ export interface WorkerOptions {
 	intraOpThreads: number;
 	/** Whether `test` load specs are accepted. */
 	testModels: boolean;
+	/** The worker's task ring (`Channel`) and its number of slots. */
+	channel: SharedArrayBuffer;
+	slots: number;
 }
 
 export type ToWorker =
-	| { type: 'load'; id: number; spec: LoadSpec }
-	| { type: 'unload'; id: number; key: string }
-	| {
-			type: 'predict';
-			id: number;
-			key: string;
-			/** Row-major `[nRows × columns]`; may be longer than needed (capacity). */
-			rows: Float32Array;
-			nRows: number;
-			/** 1 for rows whose SHAP values are wanted; null when none are. */
-			explain: Uint8Array | null;
-	  };
+	{ type: 'load'; id: number; spec: LoadSpec } | { type: 'unload'; id: number; key: string };
 
 /** An error as it crosses the boundary: name, message and code, never a stack. */
 export interface SerializedError {
@@ -65,9 +56,4 @@ export type FromWorker =
 	| { type: 'ready' }
 	| { type: 'loaded'; id: number; baseValue: number }
 	| { type: 'unloaded'; id: number }
-	/**
-	 * `data` = probabilities [nRows], margins [nRows], then SHAP values [nExplained × features] for
-	 * the explained rows in row order.
-	 */
-	| { type: 'result'; id: number; data: Float64Array }
 	| { type: 'failed'; id: number; error: SerializedError };

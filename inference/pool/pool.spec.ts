@@ -4,6 +4,7 @@ import { readGolden, type LoadedBundle } from '../bundle/load-bundle';
 import { InvalidInput } from '../errors';
 import type { GoldenRow } from '../manifest';
 import { echoRow, loadTinyLinear, loadTinyTrees, renamed, WORKER_PATH } from '../test-fixtures/fixtures';
+import { maxRowsPerSlot } from './channel';
 import { ModelNotFound, PoolClosed } from './errors';
 import { InferencePool, type PoolOptions } from './pool';
 
@@ -79,6 +80,20 @@ describe('InferencePool scoring', () => {
 		const perWorker = pool.stats().perWorker;
 		expect(perWorker).toHaveLength(2);
 		for (const w of perWorker) expect(w.completedTasks).toBeGreaterThan(10);
+	});
+
+	it('should split a batch larger than a worker ring slot and answer every row in order', async () => {
+		const pool = await start({ testModels: true, maxBatchRows: 1_000_000 });
+		await pool.load(renamed(trees, 'echo'), { testModel: { behaviour: 'echo' } });
+		const perSlot = maxRowsPerSlot(6, 4);
+		const n = 2 * perSlot + 123;
+		const rows = new Float32Array(6 * n);
+		for (let r = 0; r < n; r++) rows[r * 6] = r;
+		const batch = await pool.scoreBatch('echo', rows, { explain: true });
+		expect(batch.rows).toBe(n);
+		for (let r = 0; r < n; r += 997) expect(batch.margin[r]).toBe(r);
+		expect(batch.margin[n - 1]).toBe(n - 1);
+		expect(pool.stats().batchSizes.count).toBeGreaterThanOrEqual(3);
 	});
 
 	it('should decide with points, band and at most four reasons', async () => {

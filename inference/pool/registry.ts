@@ -8,6 +8,7 @@ import { bundleKey } from '../bundle/load-bundle';
 import { createEncoder, type Encoder } from '../bundle/encoder';
 import { createDecisionPolicy, type DecisionPolicy } from '../decision/policy';
 import type { Manifest } from '../manifest';
+import { maxRowsPerSlot } from './channel';
 import { ModelNotFound } from './errors';
 import type { LoadSpec } from './messages';
 import type { Task } from './task';
@@ -22,6 +23,8 @@ export class ModelVersion {
 	readonly features: readonly string[];
 	readonly nCols: number;
 	readonly nFeatures: number;
+	/** Most rows of one task: what fits in a slot of a worker's ring. */
+	readonly maxTaskRows: number;
 	/** Expected margin, reported by the workers once loaded. */
 	baseValue = NaN;
 	/** `loading` takes no requests yet; `retiring` takes none any more and unloads when drained. */
@@ -34,6 +37,8 @@ export class ModelVersion {
 	lastBatchRows = 1;
 	/** One-row scratch for encoding a raw applicant before it is copied into a batch. */
 	readonly scratch: Float32Array;
+	/** Row buffers of answered tasks, for the next batches (a batch per event-loop turn is garbage otherwise). */
+	private readonly spareRows: Float32Array[] = [];
 
 	constructor(
 		readonly manifest: Manifest,
@@ -47,9 +52,25 @@ export class ModelVersion {
 		this.features = this.encoder.features;
 		this.nCols = this.encoder.columns;
 		this.nFeatures = this.features.length;
+		this.maxTaskRows = maxRowsPerSlot(this.nCols, this.nFeatures);
 		this.scratch = new Float32Array(this.nCols);
 	}
+
+	/** A row buffer of at least `length` floats, reused when one is spare. */
+	takeRows(length: number): Float32Array {
+		const spare = this.spareRows.pop();
+		if (spare !== undefined && spare.length >= length && spare.length <= 4 * length) return spare;
+		return new Float32Array(length);
+	}
+
+	/** Returns the row buffer of a task that is answered for good. */
+	giveRows(rows: Float32Array): void {
+		if (this.spareRows.length < SPARE_ROW_BUFFERS) this.spareRows.push(rows);
+	}
 }
+
+/** Row buffers kept per version: about the batches in flight at once. */
+const SPARE_ROW_BUFFERS = 8;
 
 /** Versions by key, and the active version of each model id. Main thread only. */
 export class ModelRegistry {

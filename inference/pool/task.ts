@@ -34,7 +34,7 @@ export class Task {
 		readonly version: ModelVersion,
 		capacityRows: number
 	) {
-		this.rows = new Float32Array(capacityRows * version.nCols);
+		this.rows = version.takeRows(capacityRows * version.nCols);
 	}
 
 	get capacityRows(): number {

@@ -30,6 +30,9 @@ export interface LoadOptions {
 	testModel?: TestModelSpec;
 }
 
+/** Small integer naming a version in the workers' task rings; never reused within a process. */
+let nextIndex = 1;
+
 /** Loads, activates and retires versions for the pool (see the file comment). */
 export class VersionManager {
 	/** Versions being retired, with the promise `retire` returned and its resolver. */
@@ -48,10 +51,11 @@ export class VersionManager {
 			throw new Error('this pool was not started with testModels');
 		}
 		const { key, manifest, modelBytes } = bundle;
+		const index = nextIndex++;
 		const spec: LoadSpec =
 			options.testModel === undefined
-				? { kind: 'onnx', key, manifest, modelBytes }
-				: { kind: 'test', key, manifest, test: options.testModel };
+				? { kind: 'onnx', key, index, manifest, modelBytes }
+				: { kind: 'test', key, index, manifest, test: options.testModel };
 		const v = new ModelVersion(manifest, spec);
 		this.registry.add(v);
 		try {
@@ -104,6 +108,8 @@ export class VersionManager {
 	settled(task: Task): void {
 		const v = task.version;
 		v.pendingRows -= task.nRows;
+		// Nothing reads a settled task's rows again (a retry happens before it settles).
+		v.giveRows(task.rows);
 		if (v.state === 'retiring' && v.pendingRows === 0) this.finishRetire(v);
 	}
 

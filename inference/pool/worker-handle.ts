@@ -1,9 +1,11 @@
 /**
- * The main thread's side of one worker: its thread, the tasks sent to it (in order — the first is
- * the one running), the model versions it has loaded, and its control requests (load / unload)
- * awaiting a reply. It reports results and its own death to the dispatcher and makes no decisions.
+ * The main thread's side of one worker: its thread, its task ring, the tasks sent to it (in order —
+ * the first is the one running), the model versions it has loaded, and its control requests
+ * (load / unload) awaiting a reply. It reports results and its own death to the dispatcher and
+ * makes no decisions.
  */
 import { Worker } from 'node:worker_threads';
+import { Channel } from './channel';
 import { deserializeError, WorkerCrashed } from './errors';
 import type { FromWorker, LoadSpec, ToWorker, WorkerOptions } from './messages';
 import type { Task } from './task';
@@ -40,6 +42,13 @@ export class WorkerHandle {
 	/** Deadline of the running task. */
 	timer: NodeJS.Timeout | undefined;
 	private readonly worker: Worker;
+	private readonly channel: Channel;
+	/** Tasks written to the ring, and results read from it. */
+	private submitted = 0;
+	private collected = 0;
+	/** Whether a wait for the worker's next result is armed, or results are being read now. */
+	private watching = false;
+	private collecting = false;
 	private readonly controls = new Map<number, Control>();
 	/** Control ids are negative so they never collide with task ids (0 is `ready`). */
 	private nextControl = -1;
@@ -48,10 +57,13 @@ export class WorkerHandle {
 	constructor(
 		readonly id: number,
 		file: string,
-		options: WorkerOptions,
+		options: Omit<WorkerOptions, 'channel' | 'slots'>,
+		slots: number,
 		private readonly events: WorkerEvents
 	) {
-		this.worker = new Worker(file, { workerData: options });
+		this.channel = Channel.create(slots);
+		const workerData: WorkerOptions = { ...options, channel: this.channel.buffer, slots };
+		this.worker = new Worker(file, { workerData });
 		this.readyPromise = new Promise((resolve, reject) => {
 			this.controls.set(0, { resolve: () => resolve(), reject });
 		});
@@ -73,9 +85,14 @@ export class WorkerHandle {
 		return this.readyPromise;
 	}
 
-	/** Sends a task; the dispatcher has already appended it to `inFlight`. */
-	send(msg: ToWorker): void {
-		this.worker.postMessage(msg);
+	/**
+	 * Writes a task into the ring; the dispatcher has already appended it to `inFlight` and keeps
+	 * at most `slots` tasks there.
+	 */
+	send(task: Task): void {
+		const v = task.version;
+		this.channel.submit(this.submitted++, v.spec.index, task.rows, task.nRows, v.nCols, task.explain);
+		if (!this.collecting) this.watch();
 	}
 
 	async load(spec: LoadSpec): Promise<void> {
@@ -115,6 +132,41 @@ export class WorkerHandle {
 		});
 	}
 
+	/**
+	 * Reads every result the worker has published, then, while tasks remain, waits for the next
+	 * one without blocking the thread. Results that arrive while this thread is busy are read on
+	 * its next pass, with no wake-up of their own.
+	 */
+	private watch(): void {
+		if (this.watching) return;
+		this.collecting = true;
+		for (;;) {
+			const completed = this.channel.completed;
+			while (this.collected < completed && this.state !== 'dead') this.collect(this.collected++);
+			if (this.state === 'dead' || this.inFlight.length === 0) break;
+			const wait = this.channel.waitCompleted(completed);
+			if (wait === null) continue;
+			this.watching = true;
+			void wait.then(this.wake);
+			break;
+		}
+		this.collecting = false;
+	}
+
+	private readonly wake = (): void => {
+		this.watching = false;
+		this.watch();
+	};
+
+	/** Hands result `seq` (the head task's) to the dispatcher. */
+	private collect(seq: number): void {
+		const head = this.inFlight.shift();
+		if (head === undefined) return;
+		const result = this.channel.result(seq);
+		if (result instanceof Float64Array) this.events.onResult(this, head, result);
+		else this.events.onTaskError(this, head, deserializeError(result));
+	}
+
 	private onMessage(msg: FromWorker): void {
 		switch (msg.type) {
 			case 'ready':
@@ -124,18 +176,10 @@ export class WorkerHandle {
 			case 'unloaded':
 				this.settle(msg.id, msg);
 				return;
-			case 'result':
 			case 'failed': {
 				const control = this.controls.get(msg.id);
-				const head = this.inFlight[0];
-				if (control !== undefined && msg.type === 'failed') {
-					this.controls.delete(msg.id);
-					control.reject(deserializeError(msg.error));
-				} else if (head !== undefined && head.id === msg.id) {
-					this.inFlight.shift();
-					if (msg.type === 'result') this.events.onResult(this, head, msg.data);
-					else this.events.onTaskError(this, head, deserializeError(msg.error));
-				}
+				this.controls.delete(msg.id);
+				control?.reject(deserializeError(msg.error));
 				return;
 			}
 		}
@@ -150,6 +194,12 @@ export class WorkerHandle {
 	private die(cause: DeathCause, error: Error): void {
 		if (this.state === 'dead') return;
 		this.state = 'dead';
+		// Results the worker published before it died are good: hand them over, retry only the rest.
+		if (cause !== 'closed') {
+			const completed = this.channel.completed;
+			while (this.collected < completed && this.inFlight.length > 0) this.collect(this.collected++);
+		}
+		this.channel.release();
 		clearTimeout(this.timer);
 		for (const c of this.controls.values()) c.reject(error);
 		this.controls.clear();

@@ -1,6 +1,7 @@
 /**
  * Worker entry (bundled by `scripts/build-worker.js` into `dist/inference-worker.mjs`). It hosts
- * the loaded model versions and answers the pool's messages one at a time, in arrival order: the
+ * the loaded model versions, answers the pool's control messages (load / unload) one at a time, and
+ * runs the batches of its shared-memory ring (`channel.ts`) one at a time, in submission order: the
  * pool relies on that order to match results to tasks and to know which task was running when a
  * worker died.
  */
@@ -8,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { OnnxModel } from '../runtime/onnx-model';
 import type { InferenceModel } from '../runtime/model';
 import { createTestModel } from '../runtime/test-models';
+import { Channel } from './channel';
 import { ModelNotFound, serializeError } from './errors';
 import type { FromWorker, LoadSpec, ToWorker, WorkerOptions } from './messages';
 
@@ -15,11 +17,14 @@ const port = parentPort;
 if (port === null) throw new Error('inference worker must run in a worker thread');
 const options = workerData as WorkerOptions;
 const models = new Map<string, InferenceModel>();
-/** Results larger than this are transferred rather than copied. */
-const TRANSFER_BYTES = 16_384;
+/** The same models by their ring index (`LoadSpec.index`). */
+const byIndex = new Map<number, InferenceModel>();
+const channel = new Channel(options.channel, options.slots);
+/** onnxruntime refuses views of shared memory: rows are copied here (grown as needed) first. */
+let rowsCopy = new Float32Array(0);
 
-function post(msg: FromWorker, transfer?: ArrayBuffer[]): void {
-	port?.postMessage(msg, transfer);
+function post(msg: FromWorker): void {
+	port?.postMessage(msg);
 }
 
 function createModel(spec: LoadSpec): InferenceModel {
@@ -35,22 +40,12 @@ function createModel(spec: LoadSpec): InferenceModel {
 async function handle(msg: ToWorker): Promise<void> {
 	try {
 		switch (msg.type) {
-			case 'predict': {
-				const model = models.get(msg.key);
-				if (model === undefined) throw new ModelNotFound(`model ${msg.key} is not loaded in this worker`);
-				const data = await model.predict({ rows: msg.rows, nRows: msg.nRows, explain: msg.explain });
-				// Moving a buffer costs more than copying a few kilobytes; only big results are moved.
-				post(
-					{ type: 'result', id: msg.id, data },
-					data.byteLength > TRANSFER_BYTES ? [data.buffer as ArrayBuffer] : undefined
-				);
-				return;
-			}
 			case 'load': {
 				const model = createModel(msg.spec);
 				await model.load();
 				const previous = models.get(msg.spec.key);
 				models.set(msg.spec.key, model);
+				byIndex.set(msg.spec.index, model);
 				await previous?.unload();
 				post({ type: 'loaded', id: msg.id, baseValue: model.baseValue });
 				return;
@@ -58,6 +53,7 @@ async function handle(msg: ToWorker): Promise<void> {
 			case 'unload': {
 				const model = models.get(msg.key);
 				models.delete(msg.key);
+				for (const [index, m] of byIndex) if (m === model) byIndex.delete(index);
 				await model?.unload();
 				post({ type: 'unloaded', id: msg.id });
 				return;
@@ -70,9 +66,39 @@ async function handle(msg: ToWorker): Promise<void> {
 	}
 }
 
-// One message at a time: each waits for the previous one to finish.
+/** Runs task `seq` of the ring and publishes its result or its error. */
+async function run(seq: number): Promise<void> {
+	try {
+		const { version, rows, nRows, explain } = channel.task(seq);
+		const model = byIndex.get(version);
+		if (model === undefined) throw new ModelNotFound(`model #${version} is not loaded in this worker`);
+		if (rowsCopy.length < rows.length) rowsCopy = new Float32Array(rows.length);
+		rowsCopy.set(rows);
+		channel.complete(seq, await model.predict({ rows: rowsCopy, nRows, explain }));
+	} catch (e) {
+		channel.fail(seq, serializeError(e));
+	}
+}
+
+/**
+ * Takes the ring's tasks in order; sleeps (without blocking the thread, so control messages keep
+ * being handled) only when none is waiting.
+ */
+async function serve(): Promise<void> {
+	for (let seq = 0; ;) {
+		if (channel.submitted === seq) {
+			await channel.waitSubmitted(seq);
+			continue;
+		}
+		await run(seq);
+		seq += 1;
+	}
+}
+
+// One control message at a time: each waits for the previous one to finish.
 let queue: Promise<void> = Promise.resolve();
 port.on('message', (msg: ToWorker) => {
 	queue = queue.then(() => handle(msg));
 });
 post({ type: 'ready' });
+void serve();
