@@ -2,7 +2,12 @@
  * The portal's main navigation. Each link names its route id; the root layout shows only the
  * links whose page the visitor may open, per src/lib/server/auth/access.ts.
  */
-export const navigation = [{ route: '/admin', label: 'Administration' }] as const satisfies readonly {
+export const navigation = [
+	{ route: '/history', label: 'History' },
+	{ route: '/batch', label: 'Batch' },
+	{ route: '/guide', label: 'Guide' },
+	{ route: '/admin', label: 'Administration' }
+] as const satisfies readonly {
 	route: string;
 	label: string;
 }[];

@@ -181,7 +181,10 @@ describe.each(testDatabaseKinds())('history on %s', (kind) => {
 		expect(term?.display).toMatch(/months$/);
 		const explanation = detail.explanation;
 		expect(explanation).not.toBeNull();
-		const total = (explanation?.contributions ?? []).reduce((sum, c) => sum + c.shap, explanation?.baseValue ?? 0);
+		const total = (explanation?.contributions ?? []).reduce(
+			(sum, c) => sum + c.shap,
+			explanation?.baseValue ?? 0
+		);
 		expect(total).toBeCloseTo(explanation?.margin ?? NaN, 4);
 		const strengths = (explanation?.contributions ?? []).map((c) => Math.abs(c.shap));
 		expect(strengths).toEqual([...strengths].sort((a, b) => b - a));
@@ -189,7 +192,11 @@ describe.each(testDatabaseKinds())('history on %s', (kind) => {
 	});
 
 	it('should still show a decision of a model version that is no longer loaded', async () => {
-		const retired = storedPrediction({ modelVersion: 'xgb-0.9.0', band: 'B', shap: { annual_inc: 0.2, term: -0.1 } });
+		const retired = storedPrediction({
+			modelVersion: 'xgb-0.9.0',
+			band: 'B',
+			shap: { annual_inc: 0.2, term: -0.1 }
+		});
 		await t.core.db.insert(predictions).values(retired);
 		const detail = await createCaller(t.context('admin')).history.get({ id: retired.id ?? '' });
 		expect(detail.model).toEqual({ id: 'lending-club', version: 'xgb-0.9.0', name: null, loaded: false });
