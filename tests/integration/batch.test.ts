@@ -22,7 +22,8 @@ import { goldenRows } from '../helpers/golden';
 const CORE_KEY = Symbol.for('credible.core');
 const golden = goldenRows('lending-club/xgb-1.0.0');
 const columns = Object.keys(golden[0]?.raw ?? {});
-const cellsOf = (raw: Record<string, unknown>) => columns.map((c) => (raw[c] === null ? '' : String(raw[c])));
+const cellsOf = (raw: Record<string, number | string | null>) =>
+	columns.map((c) => (raw[c] === null ? '' : String(raw[c])));
 const goodRows = golden.map((row) => cellsOf(row.raw));
 
 type Handler = (event: RequestEvent) => Promise<Response> | Response;

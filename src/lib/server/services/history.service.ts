@@ -298,7 +298,11 @@ function describeInputs(
 	input: Record<string, number | string | null>
 ): DetailInput[] {
 	const display = (value: number | string | null, labels?: Record<string, string> | null) =>
-		value === null ? 'missing' : typeof value === 'string' ? (labels?.[value] ?? value) : String(value);
+		value === null
+			? 'missing'
+			: typeof value === 'string'
+				? (labels?.[value] ?? value)
+				: value.toLocaleString('en-US', { maximumFractionDigits: 6 });
 	if (!manifest) {
 		// The version is gone: show what was stored, by its raw names.
 		return Object.entries(input).map(([name, value]) => ({
