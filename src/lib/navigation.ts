@@ -5,7 +5,10 @@
 export const navigation = [
 	{ route: '/score', label: 'Score' },
 	{ route: '/models', label: 'Models' },
+	{ route: '/history', label: 'History' },
+	{ route: '/batch', label: 'Batch' },
 	{ route: '/monitoring', label: 'Monitoring' },
+	{ route: '/guide', label: 'Guide' },
 	{ route: '/admin', label: 'Administration' }
 ] as const satisfies readonly {
 	route: string;

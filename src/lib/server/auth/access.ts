@@ -66,7 +66,11 @@ export const pageAccess: Record<string, RouteRule> = {
 	'/score': withRoles('admin', 'risk_manager'),
 	'/score/[model]': withRoles('admin', 'risk_manager'),
 	'/models': withRoles(...ALL_USER_ROLES),
-	'/models/[model]': withRoles(...ALL_USER_ROLES)
+	'/models/[model]': withRoles(...ALL_USER_ROLES),
+	'/history': withRoles('admin', 'risk_manager'),
+	'/history/[id]': withRoles('admin', 'risk_manager'),
+	'/batch': withRoles('admin', 'risk_manager'),
+	'/guide': withRoles(...ALL_USER_ROLES)
 };
 
 /** Endpoints (`+server.ts`), by route id. `/trpc` is not a route: procedures carry their own rule. */
@@ -77,7 +81,11 @@ export const endpointAccess: Record<string, RouteRule> = {
 	'/api/docs': anyone,
 	'/api/docs/[asset]': anyone,
 	/** The REST API: its own bearer authentication, and each procedure's rule. */
-	'/api/v1/[...path]': anyone
+	'/api/v1/[...path]': anyone,
+	/** Batch scoring from the portal: the CSV template, checking a chunk, scoring a chunk. */
+	'/batch/[model]/template': withRoles('admin', 'risk_manager'),
+	'/batch/[model]/check': withRoles('admin', 'risk_manager'),
+	'/batch/[model]/score': withRoles('admin', 'risk_manager')
 };
 
 export type RouteKind = 'page' | 'endpoint';

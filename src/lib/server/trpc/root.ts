@@ -1,5 +1,6 @@
 import { createCallerFactory, router } from './trpc';
 import { auditRouter } from './routers/audit';
+import { historyRouter } from './routers/history';
 import { modelsRouter } from './routers/models';
 import { monitoringRouter } from './routers/monitoring';
 import { scoringRouter } from './routers/scoring';
@@ -13,6 +14,7 @@ export const appRouter = router({
 	scoring: scoringRouter,
 	users: usersRouter,
 	audit: auditRouter,
+	history: historyRouter,
 	security: securityRouter,
 	monitoring: monitoringRouter
 });
