@@ -85,11 +85,7 @@ describe('counterfactual hints', () => {
 		const version = t.core.models.resolve('lending-club');
 		const approved = goldenRows('lending-club/xgb-1.0.0').find((row) => row.probability < 0.03);
 		calls.length = 0;
-		const hint = await service.suggest(
-			version,
-			(approved?.raw ?? {}),
-			approved?.probability ?? 0
-		);
+		const hint = await service.suggest(version, approved?.raw ?? {}, approved?.probability ?? 0);
 		expect(hint).toMatchObject({ searched: false, best: null, changes: [] });
 		expect(calls).toEqual([]);
 	});
@@ -97,7 +93,7 @@ describe('counterfactual hints', () => {
 	it('should say so when no single change can approve', async () => {
 		const version = t.core.models.resolve('lending-club');
 		const worst = [...goldenRows('lending-club/xgb-1.0.0')].sort((a, b) => b.probability - a.probability)[0];
-		const hint = await service.suggest(version, (worst?.raw ?? {}), worst?.probability ?? 1);
+		const hint = await service.suggest(version, worst?.raw ?? {}, worst?.probability ?? 1);
 		expect(hint.searched).toBe(true);
 		// Whatever the answer, it is consistent: a best change exactly when some change flips.
 		expect(hint.best === null).toBe(hint.changes.length === 0);
