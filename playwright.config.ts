@@ -11,6 +11,9 @@ export default defineConfig({
 	testDir: 'tests/e2e',
 	testMatch: '**/*.e2e.ts',
 	fullyParallel: false,
+	// Two cores run the server, its workers and Chromium: flows with many screenshots need time.
+	timeout: 120_000,
+	expect: { timeout: 15_000 },
 	workers: 1,
 	retries: 0,
 	reporter: [['list']],

@@ -48,8 +48,11 @@ async function secondFactor(page: Page, manualKey: string) {
 	for (let attempt = 0; attempt < 3; attempt++) {
 		await page.getByLabel('Code').fill(totp(manualKey));
 		await page.getByRole('button', { name: 'Verify' }).click();
-		await page.waitForLoadState('networkidle');
-		if (!/\/login\/2fa/.test(page.url())) return;
+		// The form is enhanced: the address changes after the answer, not on the click.
+		await page
+			.waitForURL((url) => !url.pathname.startsWith('/login/2fa'), { timeout: 10_000 })
+			.catch(() => undefined);
+		if (!new URL(page.url()).pathname.startsWith('/login/2fa')) return;
 		await page.waitForTimeout(30_000 - (Date.now() % 30_000) + 500);
 	}
 	throw new Error('the second factor was refused three times');
