@@ -153,7 +153,8 @@ test('anyone signed in reads a model’s global view; a viewer may not score', a
 	await expect(page.getByRole('heading', { name: 'What the model weighs' })).toBeVisible();
 	await expect(page.locator('.importance svg').first()).toBeVisible();
 	await expect(page.getByRole('heading', { name: 'Holdout performance' })).toBeVisible();
-	await expect(page.getByRole('cell', { name: '0.7492' })).toBeVisible();
+	const holdout = page.getByRole('region', { name: 'Holdout performance' });
+	await expect(holdout.getByRole('cell', { name: '0.7492' })).toBeVisible();
 	await expect(page.getByRole('heading', { name: 'Decision policy' })).toBeVisible();
 	await expect(page.getByRole('heading', { name: 'Model card' })).toBeVisible();
 	await expect(page.getByRole('heading', { name: 'Intended use' })).toBeVisible();
@@ -162,7 +163,7 @@ test('anyone signed in reads a model’s global view; a viewer may not score', a
 
 	await page.getByRole('link', { name: /scorecard-1\.0\.0/ }).click();
 	await expect(page).toHaveURL(/version=scorecard-1\.0\.0/);
-	await expect(page.getByRole('cell', { name: '0.7552' })).toBeVisible();
+	await expect(holdout.getByRole('cell', { name: '0.7552' })).toBeVisible();
 
 	const refused = await page.goto('/score/lending-club');
 	expect(refused?.status()).toBe(403);
