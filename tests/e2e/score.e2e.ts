@@ -155,8 +155,8 @@ test('anyone signed in reads a model’s global view; a viewer may not score', a
 	await expect(page.getByRole('heading', { name: 'Holdout performance' })).toBeVisible();
 	const holdout = page.getByRole('region', { name: 'Holdout performance' });
 	await expect(holdout.getByRole('cell', { name: '0.7492' })).toBeVisible();
-	await expect(page.getByRole('heading', { name: 'Decision policy' })).toBeVisible();
-	await expect(page.getByRole('heading', { name: 'Model card' })).toBeVisible();
+	await expect(page.getByRole('heading', { level: 2, name: 'Decision policy' })).toBeVisible();
+	await expect(page.getByRole('heading', { level: 2, name: 'Model card' })).toBeVisible();
 	await expect(page.getByRole('heading', { name: 'Intended use' })).toBeVisible();
 	await expect(page.getByRole('link', { name: /Score an applicant with/ })).toHaveCount(0);
 	await shoot(page, testInfo, 'model-overview');
