@@ -3,9 +3,12 @@
  * SharedArrayBuffer, and two counters. The main thread writes a batch's rows into slot
  * `submitted % slots` and increments `submitted`; the worker runs the tasks in order, writes each
  * result (or error) into the same slot and increments `completed`. Each side sleeps on the other's
- * counter with `Atomics.waitAsync` only when it has nothing to do, so a busy worker takes its next
- * batch, and a busy main thread collects results, without a message or a wake-up. Nothing is
- * serialised: rows and results are copied straight into and out of the slots.
+ * counter only when it has nothing to do, so a busy worker takes its next batch, and a busy main
+ * thread collects results, without a message or a wake-up. The worker sleeps in `Atomics.wait`
+ * (it has nothing else to do; a blocked thread wakes faster and costs its waker less than an
+ * `Atomics.waitAsync` promise); the main thread, which must not block, in `Atomics.waitAsync`.
+ * A third counter, `control`, tells the worker that a control message (load / unload) waits on its
+ * port. Nothing is serialised: rows and results are copied straight into and out of the slots.
  *
  * The main thread submits task `k` only after it has read the result of task `k - slots` (a worker
  * holds at most `slots` tasks), so a slot is never written by both sides at once. `Atomics.store`
@@ -27,8 +30,10 @@ const COMPLETED = 1;
 const WORKER_WAITS = 2;
 /** 1 while the main thread waits on COMPLETED; the worker notifies only then. */
 const MAIN_WAITS = 3;
+/** Control messages posted to the worker's port so far. */
+const CONTROL = 4;
 /** Per-slot descriptor, after the counters: version index, rows, columns, flags, result length. */
-const DESC_AT = 4;
+const DESC_AT = 8;
 const DESC_INTS = 8;
 const D_VERSION = 0;
 const D_ROWS = 1;
@@ -90,6 +95,11 @@ export class Channel {
 		return Atomics.load(this.header, COMPLETED);
 	}
 
+	/** Control messages announced so far (see {@link announceControl}). */
+	get control(): number {
+		return Atomics.load(this.header, CONTROL);
+	}
+
 	// --- main thread ----------------------------------------------------------------------------
 
 	/** Writes task number `seq` (the next to submit) into its slot and wakes the worker if it sleeps. */
@@ -143,11 +153,22 @@ export class Channel {
 		Atomics.notify(this.header, COMPLETED);
 	}
 
+	/** Tells the worker that a control message was posted to its port, waking it if it sleeps. */
+	announceControl(): void {
+		Atomics.add(this.header, CONTROL, 1);
+		Atomics.notify(this.header, SUBMITTED);
+	}
+
 	// --- worker ---------------------------------------------------------------------------------
 
-	/** Resolves when `submitted` moves past `seen`; null if it already has. */
-	waitSubmitted(seen: number): Promise<unknown> | null {
-		return sleep(this.header, WORKER_WAITS, SUBMITTED, seen);
+	/**
+	 * Blocks this (worker) thread until `submitted` moves past `seen`, a control message is
+	 * announced, or `timeoutMs` passes. Returns at once if `submitted` has already moved.
+	 */
+	waitSubmittedBlocking(seen: number, timeoutMs: number): void {
+		Atomics.store(this.header, WORKER_WAITS, 1);
+		Atomics.wait(this.header, SUBMITTED, seen, timeoutMs);
+		Atomics.store(this.header, WORKER_WAITS, 0);
 	}
 
 	/** Task number `seq` as views into its slot. */
@@ -209,9 +230,10 @@ export class Channel {
 
 /**
  * Waits for `header[counter]` to leave `seen`, raising `header[flag]` while it does so that the
- * other side notifies. The flag is raised before the counter is checked (by `waitAsync`) and the
- * other side stores the counter before it reads the flag: with sequentially consistent atomics,
- * either this side sees the new value or the other side sees the flag — a wake-up is never lost.
+ * other side notifies. The flag is raised before the counter is checked (by `waitAsync`, or
+ * `Atomics.wait` in {@link Channel.waitSubmittedBlocking}) and the other side stores the counter
+ * before it reads the flag: with sequentially consistent atomics, either this side sees the new
+ * value or the other side sees the flag — a wake-up is never lost.
  */
 function sleep(header: Int32Array, flag: number, counter: number, seen: number): Promise<unknown> | null {
 	Atomics.store(header, flag, 1);

@@ -19,7 +19,7 @@ const MIN_SPLIT_ROWS = 8;
 export interface DispatcherOptions {
 	size: number;
 	workerFile: string;
-	workerOptions: Omit<WorkerOptions, 'channel' | 'slots'>;
+	workerOptions: Omit<WorkerOptions, 'channel' | 'slots' | 'control'>;
 	taskTimeoutMs: number;
 	/** Tasks sent ahead to one worker, so it never idles while its next batch is on the way. */
 	maxInFlightPerWorker: number;

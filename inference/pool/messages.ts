@@ -5,6 +5,7 @@
  * as float32 `[nRows × columns]`, results as one float64 array packing probabilities, margins and
  * SHAP values.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { Manifest } from '../manifest';
 
 /**
@@ -40,6 +41,8 @@ export interface WorkerOptions {
 	/** The worker's task ring (`Channel`) and its number of slots. */
 	channel: SharedArrayBuffer;
 	slots: number;
+	/** Where control messages (`ToWorker`) arrive, announced through the ring's `control` counter. */
+	control: MessagePort;
 }
 
 export type ToWorker =

@@ -4,7 +4,7 @@
  * (load / unload) awaiting a reply. It reports results and its own death to the dispatcher and
  * makes no decisions.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { Channel } from './channel';
 import { deserializeError, WorkerCrashed } from './errors';
 import type { FromWorker, LoadSpec, ToWorker, WorkerOptions } from './messages';
@@ -43,6 +43,8 @@ export class WorkerHandle {
 	timer: NodeJS.Timeout | undefined;
 	private readonly worker: Worker;
 	private readonly channel: Channel;
+	/** Where control requests go (the worker reads them between batches); replies come as messages. */
+	private readonly controlPort: MessagePort;
 	/** Tasks written to the ring, and results read from it. */
 	private submitted = 0;
 	private collected = 0;
@@ -57,13 +59,15 @@ export class WorkerHandle {
 	constructor(
 		readonly id: number,
 		file: string,
-		options: Omit<WorkerOptions, 'channel' | 'slots'>,
+		options: Omit<WorkerOptions, 'channel' | 'slots' | 'control'>,
 		slots: number,
 		private readonly events: WorkerEvents
 	) {
 		this.channel = Channel.create(slots);
-		const workerData: WorkerOptions = { ...options, channel: this.channel.buffer, slots };
-		this.worker = new Worker(file, { workerData });
+		const { port1, port2 } = new MessageChannel();
+		this.controlPort = port1;
+		const workerData: WorkerOptions = { ...options, channel: this.channel.buffer, slots, control: port2 };
+		this.worker = new Worker(file, { workerData, transferList: [port2] });
 		this.readyPromise = new Promise((resolve, reject) => {
 			this.controls.set(0, { resolve: () => resolve(), reject });
 		});
@@ -128,7 +132,8 @@ export class WorkerHandle {
 					f(v);
 				};
 			this.controls.set(msg.id, { resolve: settle(resolve), reject: settle(reject) });
-			this.worker.postMessage(msg);
+			this.controlPort.postMessage(msg);
+			this.channel.announceControl();
 		});
 	}
 
@@ -203,6 +208,7 @@ export class WorkerHandle {
 		clearTimeout(this.timer);
 		for (const c of this.controls.values()) c.reject(error);
 		this.controls.clear();
+		this.controlPort.close();
 		// terminate() may never settle if native code is stuck; nobody waits on it.
 		this.worker.terminate().catch(() => undefined);
 		this.events.onDeath(this, cause, error);

@@ -4,8 +4,13 @@
  * runs the batches of its shared-memory ring (`channel.ts`) one at a time, in submission order: the
  * pool relies on that order to match results to tasks and to know which task was running when a
  * worker died.
+ *
+ * The loop is synchronous while it can be: a model that answers synchronously (the ONNX models,
+ * see `runtime/ort-session.ts`) is run and its result published without a turn of the event loop,
+ * and an idle worker blocks in `Atomics.wait`. Control messages therefore come through a port of
+ * their own, read with `receiveMessageOnPort` when the ring's `control` counter says one is there.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { OnnxModel } from '../runtime/onnx-model';
 import type { InferenceModel } from '../runtime/model';
 import { createTestModel } from '../runtime/test-models';
@@ -22,6 +27,11 @@ const byIndex = new Map<number, InferenceModel>();
 const channel = new Channel(options.channel, options.slots);
 /** onnxruntime refuses views of shared memory: rows are copied here (grown as needed) first. */
 let rowsCopy = new Float32Array(0);
+/**
+ * How long an idle worker sleeps before it looks again on its own. Work and control messages wake
+ * it at once; this only bounds how long a missed wake-up could cost.
+ */
+const IDLE_WAIT_MS = 1000;
 
 function post(msg: FromWorker): void {
 	port?.postMessage(msg);
@@ -66,39 +76,63 @@ async function handle(msg: ToWorker): Promise<void> {
 	}
 }
 
-/** Runs task `seq` of the ring and publishes its result or its error. */
-async function run(seq: number): Promise<void> {
+/**
+ * Runs task `seq` of the ring and publishes its result or its error; returns a promise only when
+ * the model answers asynchronously.
+ */
+function run(seq: number): Promise<void> | undefined {
 	try {
 		const { version, rows, nRows, explain } = channel.task(seq);
 		const model = byIndex.get(version);
 		if (model === undefined) throw new ModelNotFound(`model #${version} is not loaded in this worker`);
 		if (rowsCopy.length < rows.length) rowsCopy = new Float32Array(rows.length);
 		rowsCopy.set(rows);
-		channel.complete(seq, await model.predict({ rows: rowsCopy, nRows, explain }));
+		const out = model.predict({ rows: rowsCopy, nRows, explain });
+		if (out instanceof Float64Array) {
+			channel.complete(seq, out);
+			return undefined;
+		}
+		return out.then(
+			(data) => channel.complete(seq, data),
+			(e: unknown) => channel.fail(seq, serializeError(e))
+		);
 	} catch (e) {
 		channel.fail(seq, serializeError(e));
+		return undefined;
+	}
+}
+
+/** Handles the control messages announced since the last look, one after another. */
+async function handleControl(): Promise<void> {
+	for (;;) {
+		const received = receiveMessageOnPort(options.control);
+		if (received === undefined) return;
+		await handle(received.message as ToWorker);
 	}
 }
 
 /**
- * Takes the ring's tasks in order; sleeps (without blocking the thread, so control messages keep
- * being handled) only when none is waiting.
+ * Takes the ring's tasks in order and the control messages between them; blocks only when there
+ * is neither.
  */
 async function serve(): Promise<void> {
+	let controlSeen = 0;
 	for (let seq = 0; ;) {
-		if (channel.submitted === seq) {
-			await channel.waitSubmitted(seq);
+		const control = channel.control;
+		if (control !== controlSeen) {
+			controlSeen = control;
+			await handleControl();
 			continue;
 		}
-		await run(seq);
+		if (channel.submitted === seq) {
+			channel.waitSubmittedBlocking(seq, IDLE_WAIT_MS);
+			continue;
+		}
+		const pending = run(seq);
+		if (pending !== undefined) await pending;
 		seq += 1;
 	}
 }
 
-// One control message at a time: each waits for the previous one to finish.
-let queue: Promise<void> = Promise.resolve();
-port.on('message', (msg: ToWorker) => {
-	queue = queue.then(() => handle(msg));
-});
 post({ type: 'ready' });
 void serve();

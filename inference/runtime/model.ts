@@ -19,9 +19,11 @@ export interface InferenceModel {
 	load(): Promise<void>;
 	/**
 	 * Scores a batch. Returns one Float64Array: probabilities [nRows], margins [nRows], then the SHAP
-	 * values per raw feature of each explained row, in row order.
+	 * values per raw feature of each explained row, in row order. A model that can answer without
+	 * waiting returns the array itself: the worker then runs its next batch without a turn of the
+	 * event loop.
 	 */
-	predict(input: PredictInput): Promise<Float64Array>;
+	predict(input: PredictInput): Float64Array | Promise<Float64Array>;
 	unload(): Promise<void>;
 }
 

@@ -3,15 +3,15 @@
  * version; it runs on the worker's thread only (the session is created with one intra-op thread by
  * default: with one worker per core, more threads only contend — see docs/performance.md).
  */
-import ort from 'onnxruntime-node';
 import { readModelStructure } from '../bundle/model-structure';
 import { createExplainer, type Explainer } from '../explain/explainer';
 import type { Manifest } from '../manifest';
 import { countExplained, type InferenceModel, type PredictInput } from './model';
+import { OrtSession, type Outputs } from './ort-session';
 
 /** A bundle's ONNX model with its explainer: `load / predict / unload` inside a worker. */
 export class OnnxModel implements InferenceModel {
-	private session: ort.InferenceSession | null = null;
+	private session: OrtSession | null = null;
 	private explainer: Explainer | null = null;
 	private readonly nCols: number;
 	private readonly nFeatures: number;
@@ -32,7 +32,8 @@ export class OnnxModel implements InferenceModel {
 	async load(): Promise<void> {
 		// Parse first: a model without cover must fail before it can serve a single row.
 		this.explainer = createExplainer(readModelStructure(this.bytes, this.manifest), this.manifest);
-		this.session = await ort.InferenceSession.create(this.bytes, {
+		const { input, output } = this.manifest;
+		this.session = await OrtSession.create(this.bytes, input.name, [output.probability, output.margin], {
 			intraOpNumThreads: this.intraOpThreads,
 			interOpNumThreads: 1,
 			executionMode: 'sequential',
@@ -40,21 +41,34 @@ export class OnnxModel implements InferenceModel {
 		});
 	}
 
-	async predict(input: PredictInput): Promise<Float64Array> {
-		const { session, explainer, nCols, nFeatures } = this;
-		if (session === null || explainer === null) throw new Error('model is not loaded');
-		const { rows, nRows, explain } = input;
+	/** Synchronous when the session is (the worker's fast path), a promise otherwise. */
+	predict(input: PredictInput): Float64Array | Promise<Float64Array> {
+		const { session } = this;
+		if (session === null) throw new Error('model is not loaded');
+		const { rows, nRows } = input;
+		const x = rows.length === nRows * this.nCols ? rows : rows.subarray(0, nRows * this.nCols);
+		const out = session.run(x, nRows, this.nCols);
+		return out instanceof Promise
+			? out.then((o) => this.assemble(input, x, o))
+			: this.assemble(input, x, out);
+	}
+
+	async unload(): Promise<void> {
+		const s = this.session;
+		this.session = null;
+		this.explainer = null;
+		await s?.release();
+	}
+
+	/** Probabilities, margins, then the SHAP values of each explained row (see `InferenceModel`). */
+	private assemble(input: PredictInput, x: Float32Array, out: Outputs): Float64Array {
+		const { explainer, nCols, nFeatures } = this;
+		if (explainer === null) throw new Error('model is not loaded');
+		const { nRows, explain } = input;
 		const { output } = this.manifest;
-		const x = rows.length === nRows * nCols ? rows : rows.subarray(0, nRows * nCols);
-		const tensor = new ort.Tensor('float32', x, [nRows, nCols]);
-		const result = await session.run({ [this.manifest.input.name]: tensor }, [
-			output.probability,
-			output.margin
-		]);
-		const p = result[output.probability]?.data;
-		const m = result[output.margin]?.data;
-		if (!(p instanceof Float32Array) || !(m instanceof Float32Array))
-			throw new Error('model outputs are not float32');
+		const p = out[output.probability];
+		const m = out[output.margin];
+		if (p === undefined || m === undefined) throw new Error('model outputs are missing');
 		const data = new Float64Array(2 * nRows + countExplained(input) * nFeatures);
 		for (let r = 0; r < nRows; r++) {
 			data[r] = p[r] ?? NaN;
@@ -69,12 +83,5 @@ export class OnnxModel implements InferenceModel {
 			}
 		}
 		return data;
-	}
-
-	async unload(): Promise<void> {
-		const s = this.session;
-		this.session = null;
-		this.explainer = null;
-		await s?.release();
 	}
 }
