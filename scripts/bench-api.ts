@@ -5,7 +5,9 @@
  * at 16, 64 and 256 connections (BENCH_CONNECTIONS), BENCH_REQUESTS requests per run. It then stops the server (which drains the group-commit writer)
  * and checks that the stored predictions equal the 200 responses. Prints req/s and latency
  * percentiles, then the latency of 1,000-row batches. Each telemetry mode of BENCH_OTEL (default
- * `off,on`) gets its own server start and runs, and a last table compares them.
+ * `off,on`) gets its own server start and runs, and a last table compares them. BENCH_NODE_ARGS
+ * passes flags to the server's Node.js (e.g. `--cpu-prof` to see where a request's time goes);
+ * BENCH_TARGETS picks what to drive (`rest,trpc,batch`).
  *
  * Figures depend on the machine; the load generator shares it with the server.
  */
@@ -24,6 +26,10 @@ const BASE = `http://127.0.0.1:${PORT}`;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 30_000);
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '16,64,256').split(',').map(Number);
 const usePglite = process.env.BENCH_DB === 'pglite';
+/** What to drive (BENCH_TARGETS, default all three): `rest`, `trpc`, `batch`. */
+const TARGETS = new Set((process.env.BENCH_TARGETS ?? 'rest,trpc,batch').split(',').map((t) => t.trim()));
+/** Extra Node.js flags for the server, e.g. `--cpu-prof --cpu-prof-dir=.data/bench/prof`. */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 const PGLITE_DIR = '.data/bench/pglite';
 
 interface Row {
@@ -67,7 +73,7 @@ async function main(): Promise<void> {
 		try {
 			const token = await fetchToken(secret.clientId, secret.clientSecret);
 			const body = JSON.stringify({ applicant: applicants[0] });
-			for (const connections of CONNECTIONS) {
+			for (const connections of TARGETS.has('rest') ? CONNECTIONS : []) {
 				const row = await run(
 					'REST POST /api/v1/models/lending-club/score',
 					connections,
@@ -78,11 +84,11 @@ async function main(): Promise<void> {
 				rows.push({ ...row, mode });
 			}
 			const trpcBody = JSON.stringify({ model: 'lending-club', applicant: applicants[0] });
-			for (const connections of CONNECTIONS) {
+			for (const connections of TARGETS.has('trpc') ? CONNECTIONS : []) {
 				const row = await run('tRPC scoring.score', connections, token, '/trpc/scoring.score', trpcBody);
 				rows.push({ ...row, mode });
 			}
-			batches.push({ mode, latencies: await batchRuns(token) });
+			if (TARGETS.has('batch')) batches.push({ mode, latencies: await batchRuns(token) });
 		} finally {
 			await stopServer(server);
 		}
@@ -200,7 +206,10 @@ function createServiceAccount(env: NodeJS.ProcessEnv): { clientId: string; clien
 }
 
 async function startServer(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-	const server = spawn(process.execPath, ['server.js'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+	const server = spawn(process.execPath, [...NODE_ARGS, 'server.js'], {
+		env,
+		stdio: ['ignore', 'ignore', 'inherit']
+	});
 	for (let i = 0; i < 120; i++) {
 		try {
 			const response = await fetch(`${BASE}/readyz`);

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countPredictions } from '$lib/server/services/prediction-writer';
+import { batchOutput, scoreOutput } from '$lib/server/trpc/schemas';
+import { ROOT_FIELD } from '$lib/validation/field-errors';
 import { apiClient, serviceToken, type ApiCall, type ApiAnswer } from '../helpers/api';
 import { startTestCore, type TestCore } from '../helpers/core';
 import { testDatabaseKinds } from '../helpers/database';
@@ -109,6 +111,39 @@ describe.each(testDatabaseKinds())('REST API on %s', (kind) => {
 		};
 		expect(batch.summary).toMatchObject({ scored: 19, rejected: 1 });
 		expect(batch.results[5]?.ok).toBe(false);
+	});
+
+	it('should answer the scoring routes (served without a tRPC caller) as their output schemas describe', async () => {
+		const single = await call({
+			method: 'POST',
+			path: '/models/lending-club/score',
+			body: { applicant, explain: true },
+			token: scorer
+		});
+		expect(single.status).toBe(200);
+		expect(scoreOutput.strict().safeParse(single.json).error).toBeUndefined();
+		const batch = await call({
+			method: 'POST',
+			path: '/models/lending-club/score/batch',
+			body: { applicants: [applicant, { ...applicant, funded_amnt: -1 }], explain: true },
+			token: scorer
+		});
+		expect(batch.status).toBe(200);
+		expect(batchOutput.safeParse(batch.json).error).toBeUndefined();
+	});
+
+	it('should check the scoring input schema itself: unknown and mistyped top-level fields are named', async () => {
+		const response = await call({
+			method: 'POST',
+			path: '/models/lending-club/score',
+			body: { applicant, explain: 'yes', bogus: 1 },
+			token: scorer
+		});
+		expect(response.status).toBe(400);
+		const error = (response.json as { error: { code: string; fieldErrors: Record<string, string[]> } }).error;
+		expect(error.code).toBe('BAD_REQUEST');
+		expect(Object.keys(error.fieldErrors).sort()).toEqual([ROOT_FIELD, 'explain'].sort());
+		expect(error.fieldErrors[ROOT_FIELD]?.join(' ')).toMatch(/bogus/);
 	});
 
 	it('should list and describe models, and report health without a token', async () => {

@@ -154,7 +154,11 @@ export async function createCore(
 		{ models: models.all().map((v) => v.key), ms: Math.round(performance.now() - started) },
 		'models loaded into the inference pool'
 	);
-	const writer = new PredictionWriter(database.db);
+	const writer = new PredictionWriter(database.db, {
+		maxDelayMs: config.WRITER_MAX_DELAY_MS,
+		maxRows: config.WRITER_MAX_ROWS,
+		maxInFlight: config.WRITER_MAX_IN_FLIGHT
+	});
 	initMetrics();
 	const stopObserving = observeCore({ pool, writer, maxQueueRows: config.INFERENCE_MAX_QUEUE_ROWS });
 	const scoring = new ScoringService(database.db, models, poolEngine(pool), observeWriter(writer));

@@ -42,6 +42,14 @@ export const envSchema = z.object({
 	INFERENCE_MAX_QUEUE_ROWS: z.coerce.number().int().min(64).max(1_000_000).default(16_384),
 	/** Longest one inference batch may run before its worker is replaced, in milliseconds. */
 	INFERENCE_TASK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+	/**
+	 * Group commit of predictions: how long the first waiting decision may wait for company (ms),
+	 * how many rows one INSERT takes at most, and how many INSERTs may run at once (each holds one
+	 * database connection: keep it below DATABASE_POOL_SIZE). See docs/performance.md.
+	 */
+	WRITER_MAX_DELAY_MS: z.coerce.number().min(0).max(100).default(2),
+	WRITER_MAX_ROWS: z.coerce.number().int().min(1).max(2_000).default(1000),
+	WRITER_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
 	LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 	/**
 	 * Port of a listener serving only `/metrics`. When set, `/metrics` is no longer answered on the

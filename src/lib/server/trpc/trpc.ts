@@ -129,20 +129,29 @@ function emitCall(path: string, status: number, started: number): void {
 /** Anyone, signed in or not. */
 export const publicProcedure = baseProcedure.meta({ access: 'public' });
 
+/**
+ * The access rule of a procedure applied to a principal: the error to throw, or null when it may
+ * call. The middlewares below and the REST layer's direct routes (`http/rest.ts`) share it.
+ */
+export function accessError(access: Access | undefined, principal: Principal | null): TRPCError | null {
+	if (access === undefined || access === 'public') return null;
+	if (!principal) return new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in or send a bearer token.' });
+	if (access === 'authenticated' || access.includes(principal.role)) return null;
+	return new TRPCError({ code: 'FORBIDDEN', message: `Requires one of the roles: ${access.join(', ')}.` });
+}
+
 /** Any authenticated principal. */
 export const protectedProcedure = baseProcedure.meta({ access: 'authenticated' }).use(({ ctx, next }) => {
-	if (!ctx.principal)
-		throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in or send a bearer token.' });
+	const denied = accessError('authenticated', ctx.principal);
+	if (denied || !ctx.principal) throw denied;
 	return next({ ctx: { ...ctx, principal: ctx.principal } });
 });
 
 /** Principals holding one of `roles`; everyone else gets 403 (401 when anonymous). */
 export function roleProcedure(...roles: readonly Role[]) {
-	const allowed = new Set<Role>(roles);
 	return protectedProcedure.meta({ access: roles }).use(({ ctx, next }) => {
-		if (!allowed.has(ctx.principal.role)) {
-			throw new TRPCError({ code: 'FORBIDDEN', message: `Requires one of the roles: ${roles.join(', ')}.` });
-		}
+		const denied = accessError(roles, ctx.principal);
+		if (denied) throw denied;
 		return next();
 	});
 }

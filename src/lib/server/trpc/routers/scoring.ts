@@ -1,4 +1,6 @@
+import type { z } from 'zod';
 import { batchInput, batchOutput, explainInput, explainOutput, scoreInput, scoreOutput } from '../schemas';
+import { registerDirect, type DirectResolver } from '../direct';
 import { roleProcedure, router, type Context } from '../trpc';
 import type { Channel } from '../../db/schema';
 
@@ -8,6 +10,23 @@ const scoringProcedure = roleProcedure('scorer', 'risk_manager', 'admin');
 function callerOf(ctx: Context & { principal: NonNullable<Context['principal']> }, channel: Channel) {
 	return { principal: ctx.principal, requestId: ctx.requestId, channel };
 }
+
+type ScoringContext = Context & { principal: NonNullable<Context['principal']> };
+
+/**
+ * The scoring resolvers, shared by the procedures below and by the REST layer, which calls them
+ * directly on its hot path (`http/rest.ts`, direct routes) after the same access rule and input
+ * schema.
+ */
+const scoringResolvers = {
+	score: ({ ctx, input }: { ctx: ScoringContext; input: z.output<typeof scoreInput> }) =>
+		ctx.core.scoring.score(callerOf(ctx, ctx.channel), input),
+	scoreBatch: ({ ctx, input }: { ctx: ScoringContext; input: z.output<typeof batchInput> }) =>
+		ctx.core.scoring.scoreBatch(callerOf(ctx, 'batch'), input)
+};
+
+registerDirect('scoring.score', scoringResolvers.score as DirectResolver);
+registerDirect('scoring.scoreBatch', scoringResolvers.scoreBatch as DirectResolver);
 
 export const scoringRouter = router({
 	/** Scores one applicant: probability of default, points, band, decision, reason codes. */
@@ -23,7 +42,7 @@ export const scoringRouter = router({
 		})
 		.input(scoreInput)
 		.output(scoreOutput)
-		.mutation(({ ctx, input }) => ctx.core.scoring.score(callerOf(ctx, ctx.channel), input)),
+		.mutation(scoringResolvers.score),
 
 	/** Scores up to 10,000 applicants; a bad row gets its own field errors and never fails the batch. */
 	scoreBatch: scoringProcedure
@@ -38,7 +57,7 @@ export const scoringRouter = router({
 		})
 		.input(batchInput)
 		.output(batchOutput)
-		.mutation(({ ctx, input }) => ctx.core.scoring.scoreBatch(callerOf(ctx, 'batch'), input)),
+		.mutation(scoringResolvers.scoreBatch),
 
 	/** The full explanation of a stored prediction, or of a new applicant (not recorded). */
 	explain: scoringProcedure
