@@ -56,7 +56,9 @@ type DirectResolver = (opts: { ctx: Context & { principal: Principal }; input: n
 
 interface ProcedureDef {
 	meta?: Meta;
-	inputs: { safeParse(input: unknown): { success: true; data: unknown } | { success: false; error: ZodError } }[];
+	inputs: {
+		safeParse(input: unknown): { success: true; data: unknown } | { success: false; error: ZodError };
+	}[];
 }
 
 interface Route {

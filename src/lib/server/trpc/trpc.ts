@@ -142,8 +142,7 @@ export function accessError(access: Access | undefined, principal: Principal | n
 
 /** Any authenticated principal. */
 export const protectedProcedure = baseProcedure.meta({ access: 'authenticated' }).use(({ ctx, next }) => {
-	const denied = accessError('authenticated', ctx.principal);
-	if (denied || !ctx.principal) throw denied;
+	if (!ctx.principal) throw accessError('authenticated', null) ?? new TRPCError({ code: 'UNAUTHORIZED' });
 	return next({ ctx: { ...ctx, principal: ctx.principal } });
 });
 

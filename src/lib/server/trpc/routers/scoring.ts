@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { batchInput, batchOutput, explainInput, explainOutput, scoreInput, scoreOutput } from '../schemas';
-import { registerDirect, type DirectResolver } from '../direct';
+import { registerDirect } from '../direct';
 import { roleProcedure, router, type Context } from '../trpc';
 import type { Channel } from '../../db/schema';
 
@@ -25,8 +25,8 @@ const scoringResolvers = {
 		ctx.core.scoring.scoreBatch(callerOf(ctx, 'batch'), input)
 };
 
-registerDirect('scoring.score', scoringResolvers.score as DirectResolver);
-registerDirect('scoring.scoreBatch', scoringResolvers.scoreBatch as DirectResolver);
+registerDirect('scoring.score', scoringResolvers.score);
+registerDirect('scoring.scoreBatch', scoringResolvers.scoreBatch);
 
 export const scoringRouter = router({
 	/** Scores one applicant: probability of default, points, band, decision, reason codes. */
