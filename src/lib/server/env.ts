@@ -48,7 +48,7 @@ export const envSchema = z.object({
 	 * database connection: keep it below DATABASE_POOL_SIZE). See docs/performance.md.
 	 */
 	WRITER_MAX_DELAY_MS: z.coerce.number().min(0).max(100).default(2),
-	WRITER_MAX_ROWS: z.coerce.number().int().min(1).max(2_000).default(1000),
+	WRITER_MAX_ROWS: z.coerce.number().int().min(1).max(2_000).default(250),
 	WRITER_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
 	LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 	/**

@@ -42,7 +42,7 @@ interface Pending {
 	reject: (error: Error) => void;
 }
 
-const DEFAULTS: WriterOptions = { maxRows: 1000, maxDelayMs: 2, maxInFlight: 4 };
+const DEFAULTS: WriterOptions = { maxRows: 250, maxDelayMs: 2, maxInFlight: 4 };
 
 export class PredictionWriter {
 	readonly #db: Database;
