@@ -24,13 +24,15 @@ try {
 const host = process.env.HOST || '0.0.0.0';
 const port = Number(process.env.PORT || 3000);
 
+const notFound = (res) => () => {
+	res.statusCode = 404;
+	res.end('Not found');
+};
 const server = http.createServer((req, res) => {
 	const fastPath = globalThis[FAST_PATH_KEY];
-	if (fastPath && fastPath(req, res)) return;
-	handler(req, res, () => {
-		res.statusCode = 404;
-		res.end('Not found');
-	});
+	// `next` lets the fast path hand a request it has looked at, unread, to SvelteKit after all.
+	if (fastPath && fastPath(req, res, () => handler(req, res, notFound(res)))) return;
+	handler(req, res, notFound(res));
 });
 server.keepAliveTimeout = 65_000;
 

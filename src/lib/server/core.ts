@@ -18,7 +18,8 @@ import { CounterfactualService } from './services/counterfactual.service';
 import { createApiAuth, type ApiAuth } from './auth/api-auth';
 import { createCors, type Cors } from './http/cors';
 import { createApiRateLimiter, type RateLimiter } from './http/rate-limit';
-import { apiHandlerFor } from './http/api';
+import { apiHandlerFor, restDependencies } from './http/api';
+import { serveTrpcFast } from './http/trpc-fast';
 import { createFastPath } from './http/node-adapter';
 import { closeRedisClient, createRedisClient } from './http/redis';
 import { initMetrics, observeCore } from './observability/metrics';
@@ -114,13 +115,16 @@ async function startCore(config: Env): Promise<Core> {
 
 /**
  * Lets `server.js` hand `/api/v1/*` to the REST layer before SvelteKit (see docs/architecture.md),
- * and `/metrics` to the Prometheus exposition unless metrics have their own port.
+ * services' `/trpc` scoring calls to `trpc-fast.ts`, and `/metrics` to the Prometheus exposition
+ * unless metrics have their own port.
  */
 function installFastPath(core: Core): void {
+	const deps = restDependencies(core);
 	(globalThis as CoreGlobal)[FAST_PATH_KEY] = createFastPath({
 		bodyLimitBytes: core.env.API_BODY_LIMIT_BYTES,
 		handler: apiHandlerFor(core),
-		metrics: core.env.METRICS_PORT ? undefined : metricsRequestHandler(core.env.METRICS_TOKEN)
+		metrics: core.env.METRICS_PORT ? undefined : metricsRequestHandler(core.env.METRICS_TOKEN),
+		trpc: (call, request) => serveTrpcFast(core, deps, call, request)
 	});
 }
 

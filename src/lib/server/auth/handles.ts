@@ -81,6 +81,14 @@ export function authenticate(options: AuthenticateOptions): Handle {
 			}
 			// Bearer requests never fall back to the cookie: one request, one identity.
 			event.locals.principal = result.principal;
+			// One budget per principal across the REST API and tRPC (see http/rate-limit.ts).
+			const limit = await core.rateLimiter.consume(`${result.principal.kind}:${result.principal.id}`);
+			if (!limit.allowed) {
+				return Response.json(
+					{ error: 'too_many_requests', message: 'Rate limit exceeded; retry later.' },
+					{ status: 429, headers: { 'retry-after': String(limit.retryAfterSeconds) } }
+				);
+			}
 			return resolve(event);
 		}
 

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isMetricsPath } from '../observability/metrics-endpoint';
 import { runInRequest } from '../observability/request-context';
 import { API_PREFIX, type RestRequest, type RestResponse } from './rest';
+import { directCall, type DirectCall, type TrpcFastRequest } from './trpc-fast';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -46,21 +47,39 @@ export interface FastPathOptions {
 	handler: ApiHandler;
 	/** Serves `/metrics` on this port; absent when metrics have their own port. */
 	metrics?: (req: IncomingMessage, res: ServerResponse) => void;
+	/** Serves the hot `/trpc` calls of services (`trpc-fast.ts`); absent: SvelteKit serves `/trpc`. */
+	trpc?: (call: DirectCall, request: TrpcFastRequest) => Promise<void>;
 }
 
 /** Returns the fast path: true when it took the request, false to let SvelteKit serve it. */
 export function createFastPath(
 	options: FastPathOptions
-): (req: IncomingMessage, res: ServerResponse) => boolean {
-	return (req, res) => {
+): (req: IncomingMessage, res: ServerResponse, next?: () => void) => boolean {
+	return (req, res, next) => {
 		const url = req.url ?? '/';
+		const trpc = options.trpc && next ? directCall(req, url) : null;
+		if (trpc && options.trpc && next) {
+			const serveTrpc = options.trpc;
+			const requestId = requestIdOf(req);
+			const request: TrpcFastRequest = {
+				req,
+				res,
+				url,
+				requestId,
+				next,
+				readBody: () => readBody(req, options.bodyLimitBytes)
+			};
+			void runInRequest(requestId, headerOf(req, 'traceparent'), () => serveTrpc(trpc, request)).catch(() => {
+				send(res, { status: 500, headers: {}, body: '{"error":{"message":"Internal error"}}' }, {});
+			});
+			return true;
+		}
 		if (!url.startsWith(`${API_PREFIX}/`)) {
 			if (!options.metrics || !isMetricsPath(url)) return false;
 			options.metrics(req, res);
 			return true;
 		}
-		const offered = req.headers['x-request-id'];
-		const requestId = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
+		const requestId = requestIdOf(req);
 		const traceparent = req.headers.traceparent;
 		void runInRequest(requestId, typeof traceparent === 'string' ? traceparent : undefined, () =>
 			serve(req, res, url, requestId, options)
@@ -69,6 +88,16 @@ export function createFastPath(
 		});
 		return true;
 	};
+}
+
+function requestIdOf(req: IncomingMessage): string {
+	const offered = req.headers['x-request-id'];
+	return typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
+}
+
+function headerOf(req: IncomingMessage, name: string): string | undefined {
+	const value = req.headers[name];
+	return typeof value === 'string' ? value : undefined;
 }
 
 async function serve(
