@@ -5,15 +5,11 @@
  * `/trpc/scoring.score` calls itself and hands what it does not take to tRPC's adapter.
  */
 import fc from 'fast-check';
-import http, { type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiHandlerFor, restDependencies } from '$lib/server/http/api';
-import { createFastPath } from '$lib/server/http/node-adapter';
-import { serveTrpcFast } from '$lib/server/http/trpc-fast';
 import { countPredictions } from '$lib/server/services/prediction-writer';
 import { apiClient, serviceToken, type ApiAnswer, type ApiCall } from '../helpers/api';
 import { startTestCore, type TestCore } from '../helpers/core';
+import { startFastPathServer, type FastPathServer } from '../helpers/fast-path';
 import { goldenRows } from '../helpers/golden';
 
 const RUNS_PER_KIND = 2_500;
@@ -124,30 +120,18 @@ describe('malformed input', () => {
 	let call: (c: ApiCall) => Promise<ApiAnswer>;
 	let token: string;
 	let before: number;
-	let server: Server;
-	let base: string;
+	let front: FastPathServer;
 
 	beforeAll(async () => {
 		t = await startTestCore('pglite');
 		call = apiClient(t.core);
 		token = await serviceToken(t.core, 'fuzzer');
 		before = await countPredictions(t.core.db);
-		const deps = restDependencies(t.core);
-		const fastPath = createFastPath({
-			bodyLimitBytes: 16_777_216,
-			handler: apiHandlerFor(t.core),
-			trpc: (c, request) => serveTrpcFast(t.core, deps, c, request)
-		});
-		// Nothing here may fall through to SvelteKit: the token is valid and may score.
-		const unexpected = (res: http.ServerResponse) => () => res.writeHead(599).end('handed on');
-		server = http.createServer((req, res) => {
-			if (!fastPath(req, res, unexpected(res))) unexpected(res)();
-		});
-		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-		base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+		// Nothing may be handed on (HANDED_ON is a 5xx): the token is valid and may score.
+		front = await startFastPathServer(t.core);
 	});
 	afterAll(async () => {
-		await new Promise((resolve) => server.close(resolve));
+		await front.close();
 		await t.dispose();
 	});
 
@@ -174,7 +158,7 @@ describe('malformed input', () => {
 	it(`should answer ${RUNS_PER_KIND * 2} malformed tRPC bodies with a 4xx and record nothing`, async () => {
 		await fc.assert(
 			fc.asyncProperty(badBody, async (body) => {
-				const response = await fetch(`${base}/trpc/scoring.score`, {
+				const response = await fetch(`${front.base}/trpc/scoring.score`, {
 					method: 'POST',
 					headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
 					body

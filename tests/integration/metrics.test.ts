@@ -1,12 +1,11 @@
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiHandlerFor } from '$lib/server/http/api';
-import { createFastPath } from '$lib/server/http/node-adapter';
 import { metricsRequestHandler } from '$lib/server/observability/metrics-endpoint';
 import { LATENCY_BUCKETS_SECONDS } from '$lib/server/observability/metrics';
 import { createCaller } from '$lib/server/trpc/root';
 import { serviceToken } from '../helpers/api';
+import { startFastPathServer, type FastPathServer } from '../helpers/fast-path';
 import { startTestCore, type TestCore } from '../helpers/core';
 import { testDatabaseKinds } from '../helpers/database';
 import { goldenRows } from '../helpers/golden';
@@ -25,7 +24,7 @@ async function listen(server: Server): Promise<string> {
 
 describe.each(testDatabaseKinds())('/metrics on %s', (kind) => {
 	let t: TestCore;
-	let server: Server;
+	let front: FastPathServer;
 	let base: string;
 	let token: string;
 
@@ -33,18 +32,11 @@ describe.each(testDatabaseKinds())('/metrics on %s', (kind) => {
 		t = await startTestCore(kind);
 		token = await serviceToken(t.core, 'metrics-test');
 		// The production shape: the custom server's fast path serves /api/v1 and /metrics.
-		const fastPath = createFastPath({
-			bodyLimitBytes: 1_000_000,
-			handler: apiHandlerFor(t.core),
-			metrics: metricsRequestHandler()
-		});
-		server = http.createServer((req, res) => {
-			if (!fastPath(req, res)) res.writeHead(404).end();
-		});
-		base = await listen(server);
+		front = await startFastPathServer(t.core, { metrics: true, trpc: false });
+		base = front.base;
 	});
 	afterAll(async () => {
-		await new Promise((resolve) => server.close(resolve));
+		await front.close();
 		await t.dispose();
 	});
 

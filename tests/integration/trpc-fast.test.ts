@@ -3,26 +3,21 @@
  * and hand everything it does not serve to SvelteKit untouched. Each case sends the same request to
  * the fast path (over real HTTP) and to tRPC's fetch adapter with the same principal, and compares.
  */
-import http, { type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiHandlerFor, restDependencies } from '$lib/server/http/api';
-import { createFastPath } from '$lib/server/http/node-adapter';
-import { serveTrpcFast } from '$lib/server/http/trpc-fast';
+import { restDependencies } from '$lib/server/http/api';
 import { countPredictions } from '$lib/server/services/prediction-writer';
 import { appRouter } from '$lib/server/trpc/root';
 import { scoreOutput } from '$lib/server/trpc/schemas';
 import type { Principal } from '$lib/server/trpc/trpc';
 import { serviceToken } from '../helpers/api';
 import { startTestCore, type TestCore } from '../helpers/core';
+import { HANDED_ON, startFastPathServer, type FastPathServer } from '../helpers/fast-path';
 import { testDatabaseKinds } from '../helpers/database';
 import { goldenRows } from '../helpers/golden';
 
 const golden = goldenRows('lending-club/xgb-1.0.0');
 const applicant = golden[2]?.raw ?? {};
-/** What the stand-in for SvelteKit answers, so a test sees that a request was handed on. */
-const HANDED_ON = 599;
 
 interface Answer {
 	status: number;
@@ -31,7 +26,7 @@ interface Answer {
 
 describe.each(testDatabaseKinds())('/trpc fast path on %s', (kind) => {
 	let t: TestCore;
-	let server: Server;
+	let front: FastPathServer;
 	let base: string;
 	let scorer: string;
 	let viewer: string;
@@ -45,20 +40,11 @@ describe.each(testDatabaseKinds())('/trpc fast path on %s', (kind) => {
 		const found = await deps.authenticate(`Bearer ${scorer}`);
 		if (!('principal' in found) || !found.principal) throw new Error('the scorer token did not authenticate');
 		principal = found.principal;
-		const fastPath = createFastPath({
-			bodyLimitBytes: 1_000_000,
-			handler: apiHandlerFor(t.core),
-			trpc: (call, request) => serveTrpcFast(t.core, deps, call, request)
-		});
-		const handOn = (res: http.ServerResponse) => () => res.writeHead(HANDED_ON).end();
-		server = http.createServer((req, res) => {
-			if (!fastPath(req, res, handOn(res))) handOn(res)();
-		});
-		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-		base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+		front = await startFastPathServer(t.core);
+		base = front.base;
 	});
 	afterAll(async () => {
-		await new Promise((resolve) => server.close(resolve));
+		await front.close();
 		await t.dispose();
 	});
 
@@ -158,27 +144,18 @@ describe.each(testDatabaseKinds())('/trpc fast path on %s', (kind) => {
 
 describe('/trpc fast path rate limit', () => {
 	let t: TestCore;
-	let server: Server;
+	let front: FastPathServer;
 	let base: string;
 	let scorer: string;
 
 	beforeAll(async () => {
 		t = await startTestCore('pglite', { RATE_LIMIT_PER_SECOND: '2', RATE_LIMIT_WINDOW_SECONDS: '60' });
 		scorer = await serviceToken(t.core, 'trpc-fast-limited');
-		const deps = restDependencies(t.core);
-		const fastPath = createFastPath({
-			bodyLimitBytes: 1_000_000,
-			handler: apiHandlerFor(t.core),
-			trpc: (call, request) => serveTrpcFast(t.core, deps, call, request)
-		});
-		server = http.createServer((req, res) => {
-			if (!fastPath(req, res, () => res.writeHead(HANDED_ON).end())) res.writeHead(HANDED_ON).end();
-		});
-		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-		base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+		front = await startFastPathServer(t.core);
+		base = front.base;
 	});
 	afterAll(async () => {
-		await new Promise((resolve) => server.close(resolve));
+		await front.close();
 		await t.dispose();
 	});
 
