@@ -8,6 +8,7 @@ import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Core } from '$lib/server/core';
 import { apiHandlerFor, restDependencies } from '$lib/server/http/api';
+import type { RestDependencies } from '$lib/server/http/rest';
 import { createFastPath } from '$lib/server/http/node-adapter';
 import { serveTrpcFast } from '$lib/server/http/trpc-fast';
 import { metricsRequestHandler } from '$lib/server/observability/metrics-endpoint';
@@ -23,9 +24,14 @@ export interface FastPathServer {
 
 export async function startFastPathServer(
 	core: Core,
-	options: { metrics?: boolean; trpc?: boolean } = {}
+	options: {
+		metrics?: boolean;
+		trpc?: boolean;
+		/** Replaces parts of the `/trpc` fast path's dependencies (e.g. an authentication that fails). */
+		deps?: Partial<RestDependencies>;
+	} = {}
 ): Promise<FastPathServer> {
-	const deps = restDependencies(core);
+	const deps = { ...restDependencies(core), ...options.deps };
 	const fastPath = createFastPath({
 		bodyLimitBytes: core.env.API_BODY_LIMIT_BYTES,
 		handler: apiHandlerFor(core),

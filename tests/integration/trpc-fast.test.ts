@@ -181,3 +181,33 @@ describe('/trpc fast path rate limit', () => {
 		expect(await countPredictions(t.core.db)).toBe(before + accepted);
 	});
 });
+
+describe('/trpc fast path with the database behind authentication down', () => {
+	let t: TestCore;
+
+	beforeAll(async () => {
+		t = await startTestCore('pglite');
+	});
+	afterAll(async () => {
+		await t.dispose();
+	});
+
+	it('should answer 503 with Retry-After in tRPC’s shape, never a 500', async () => {
+		const front = await startFastPathServer(t.core, {
+			deps: { authenticate: () => Promise.reject(new Error('connection refused')) }
+		});
+		try {
+			const response = await fetch(`${front.base}/trpc/scoring.score`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json', authorization: 'Bearer any' },
+				body: JSON.stringify({ model: 'lending-club', applicant })
+			});
+			expect(response.status).toBe(503);
+			expect(response.headers.get('retry-after')).toBe('2');
+			const body = (await response.json()) as { error: { data: { code: string } } };
+			expect(body.error.data.code).toBe('SERVICE_UNAVAILABLE');
+		} finally {
+			await front.close();
+		}
+	});
+});

@@ -110,7 +110,18 @@ export async function serveTrpcFast(
 	call: DirectCall,
 	r: TrpcFastRequest
 ): Promise<void> {
-	const authentication = await deps.authenticate(header(r.req, 'authorization'));
+	let authentication: Awaited<ReturnType<RestDependencies['authenticate']>>;
+	try {
+		authentication = await deps.authenticate(header(r.req, 'authorization'));
+	} catch (error) {
+		// The database behind authentication is down: a retry later will do (as on the REST door).
+		logger.error({ requestId: r.requestId, err: error }, 'trpc authentication failed');
+		r.req.resume();
+		const unavailable = new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'Try again shortly.' });
+		const shapes = call.procedures.map((p) => ({ error: errorShape(unavailable, p.path, undefined, null) }));
+		send(r.res, 503, call.batch ? shapes : shapes[0], r.requestId, { 'retry-after': '2' });
+		return;
+	}
 	const principal = 'principal' in authentication ? authentication.principal : null;
 	if (!principal || call.procedures.some((p) => accessError(p.meta?.access, principal))) {
 		r.next();
@@ -212,8 +223,15 @@ async function runOne(
 }
 
 /** tRPC's error shape for `error`, through the router's own error formatter. */
-function errorShape(error: TRPCError, path: string, input: unknown, ctx: Context): unknown {
-	return getErrorShape({ config: appRouter._def._config, error, type: 'mutation', path, input, ctx });
+function errorShape(error: TRPCError, path: string, input: unknown, ctx: Context | null): unknown {
+	return getErrorShape({
+		config: appRouter._def._config,
+		error,
+		type: 'mutation',
+		path,
+		input,
+		ctx: ctx ?? undefined
+	});
 }
 
 /** Lets tRPC's fetch adapter answer a body this path does not take, with the same context. */
