@@ -46,9 +46,9 @@ export interface PoolStats {
 	models: { key: string; id: string; version: string; active: boolean; state: string; pendingRows: number }[];
 }
 
-/** The pool's counters and batch-size histogram, updated by the dispatcher. */
-export class StatsRecorder {
-	readonly counters: PoolStats['counters'] = {
+/** Every counter of a pool at zero. */
+export function emptyPoolCounters(): PoolStats['counters'] {
+	return {
 		completedRows: 0,
 		completedTasks: 0,
 		failedRows: 0,
@@ -59,6 +59,11 @@ export class StatsRecorder {
 		retries: 0,
 		restarts: 0
 	};
+}
+
+/** The pool's counters and batch-size histogram, updated by the dispatcher. */
+export class StatsRecorder {
+	readonly counters: PoolStats['counters'] = emptyPoolCounters();
 	readonly batchCounts = new Array<number>(BATCH_SIZE_BOUNDS.length + 1).fill(0);
 	batchRowSum = 0;
 	batchCount = 0;

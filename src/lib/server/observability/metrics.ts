@@ -21,7 +21,7 @@ import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runti
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { InferencePool } from '$inference/pool/pool';
-import { BATCH_SIZE_BOUNDS, type PoolStats } from '$inference/pool/stats';
+import { BATCH_SIZE_BOUNDS, emptyPoolCounters, type PoolStats } from '$inference/pool/stats';
 import { createPrometheusReader, metricProducers } from '../../../../otel/prometheus.js';
 import type { NewPrediction } from '../db/schema';
 import type { PredictionWriter } from '../services/prediction-writer';
@@ -80,7 +80,7 @@ interface Runtime {
 const observed = new Set<ObservedCore>();
 /** Counters of pools that were closed, so that totals never go down while the process lives. */
 const retired = {
-	counters: emptyCounters(),
+	counters: emptyPoolCounters(),
 	batchCounts: [] as number[],
 	batchSum: 0,
 	batchCount: 0,
@@ -235,20 +235,6 @@ function sampleBusy(entry: ObservedCore): void {
 	const now = performance.now();
 	entry.busySeconds += (entry.pool.stats().busyWorkers * (now - entry.lastSample)) / 1000;
 	entry.lastSample = now;
-}
-
-function emptyCounters(): PoolStats['counters'] {
-	return {
-		completedRows: 0,
-		completedTasks: 0,
-		failedRows: 0,
-		modelErrors: 0,
-		overloaded: 0,
-		crashes: 0,
-		timeouts: 0,
-		retries: 0,
-		restarts: 0
-	};
 }
 
 /** Sum of the observed pools' counters and of the retired ones. */
