@@ -10,8 +10,8 @@ import type { Core } from '../core';
 import { DomainError, retryAfterOf, toTRPCError, ValidationFailed } from '../errors';
 import { logger } from '../logger';
 import { appRouter, createCaller } from '../trpc/root';
-import { directResolver } from '../trpc/direct';
 import { accessError, type Context, type Meta, type Principal } from '../trpc/trpc';
+import { directProcedure, type DirectProcedure } from './direct-procedure';
 import { ROOT_FIELD, toFieldErrors, type FieldErrors } from '$lib/validation/field-errors';
 
 export const API_PREFIX = '/api/v1';
@@ -44,29 +44,18 @@ export interface RestDependencies {
 	rateLimit(key: string): Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }>;
 }
 
-/**
- * A resolver of a hot route, served without a tRPC caller (`trpc/direct.ts`): the same access rule
- * (`accessError` of the procedure's `meta.access`), the same input schema (the procedure's own
- * parser) and the same resolver, without the middleware chain's context copies and the runtime
- * check of the output (the resolvers' output type is checked by the compiler, and by
- * `rest-api.test.ts` against the procedure's output schema). About a fifth of a scoring request's
- * main-thread time (docs/performance.md).
- */
-type DirectResolver = (opts: { ctx: Context & { principal: Principal }; input: never }) => Promise<unknown>;
-
-interface ProcedureDef {
-	meta?: Meta;
-	inputs: {
-		safeParse(input: unknown): { success: true; data: unknown } | { success: false; error: ZodError };
-	}[];
-}
-
 interface Route {
 	method: string;
 	segments: string[];
 	procedurePath: string;
-	def: ProcedureDef;
-	direct: DirectResolver | undefined;
+	/**
+	 * Set for the hot scoring routes, served without a tRPC caller: the same access rule, input
+	 * schema and resolver, without the middleware chain's context copies and the runtime check of
+	 * the output (the resolvers' output type is checked by the compiler, and by `rest-api.test.ts`
+	 * against the procedure's output schema). About a fifth of a scoring request's main-thread time
+	 * (docs/performance.md).
+	 */
+	direct: DirectProcedure | undefined;
 }
 
 let routeTable: Route[] | undefined;
@@ -74,12 +63,10 @@ let routeTable: Route[] | undefined;
 /** The REST routes, read from the router on first use (not at import: core and router import each other). */
 function routes(): Route[] {
 	routeTable ??= Object.entries(appRouter._def.procedures).flatMap(([procedurePath, procedure]) => {
-		const def = (procedure as unknown as { _def: ProcedureDef })._def;
-		const openapi = def.meta?.openapi;
+		const openapi = (procedure as unknown as { _def: { meta?: Meta } })._def.meta?.openapi;
 		if (!openapi) return [];
-		const direct =
-			def.inputs.length === 1 ? (directResolver(procedurePath) as DirectResolver | undefined) : undefined;
-		return [{ method: openapi.method, segments: splitPath(openapi.path), procedurePath, def, direct }];
+		const direct = directProcedure(procedurePath);
+		return [{ method: openapi.method, segments: splitPath(openapi.path), procedurePath, direct }];
 	});
 	return routeTable;
 }
@@ -263,7 +250,7 @@ export async function handleRest(request: RestRequest, deps: RestDependencies): 
 		ip: request.ip,
 		channel: 'api'
 	};
-	if (route.direct) return serveDirect(route, route.direct, context, input.value, request.requestId);
+	if (route.direct) return serveDirect(route.direct, context, input.value, request.requestId);
 	const caller = createCaller(context);
 	try {
 		const output = await procedureOf(caller, route.procedurePath)(input.value);
@@ -273,26 +260,24 @@ export async function handleRest(request: RestRequest, deps: RestDependencies): 
 	}
 }
 
-/** Serves a direct route: access rule, input schema, resolver (see {@link DirectResolver}). */
+/** Serves a direct route: access rule, input schema, resolver (see `Route.direct`). */
 async function serveDirect(
-	route: Route,
-	resolve: DirectResolver,
+	procedure: DirectProcedure,
 	ctx: Context,
 	rawInput: Record<string, unknown>,
 	requestId: string
 ): Promise<RestResponse> {
 	try {
-		const denied = accessError(route.def.meta?.access, ctx.principal);
-		if (denied || !ctx.principal) throw denied ?? new TRPCError({ code: 'UNAUTHORIZED' });
-		const parsed = route.def.inputs[0]?.safeParse(rawInput);
-		if (!parsed?.success) {
-			throw new TRPCError({ code: 'BAD_REQUEST', message: 'Invalid input', cause: parsed?.error });
-		}
-		const output = await resolve({ ctx: { ...ctx, principal: ctx.principal }, input: parsed.data as never });
-		return json(200, output);
+		const { principal } = ctx;
+		const denied = accessError(procedure.meta?.access, principal);
+		if (denied || !principal) throw denied ?? new TRPCError({ code: 'UNAUTHORIZED' });
+		const parsed = procedure.parse(rawInput);
+		if (!parsed.success)
+			throw new TRPCError({ code: 'BAD_REQUEST', message: 'Invalid input', cause: parsed.error });
+		return json(200, await procedure.resolve({ ctx: { ...ctx, principal }, input: parsed.data as never }));
 	} catch (error) {
 		const mapped = error instanceof DomainError ? toTRPCError(error) : error;
-		return errorResponse(mapped, requestId, route.procedurePath);
+		return errorResponse(mapped, requestId, procedure.path);
 	}
 }
 

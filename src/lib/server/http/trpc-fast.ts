@@ -22,32 +22,17 @@ import { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { getErrorShape } from '@trpc/server/unstable-core-do-not-import';
-import type { ZodError } from 'zod';
 import type { Core } from '../core';
 import { DomainError, toTRPCError } from '../errors';
 import { logger } from '../logger';
 import { emitRequest } from '../observability/request-events';
 import { inSpan, nameServerSpan } from '../observability/tracing';
-import { directResolver } from '../trpc/direct';
 import { appRouter } from '../trpc/root';
-import { accessError, type Context, type Meta, type Principal } from '../trpc/trpc';
+import { accessError, type Context, type Principal } from '../trpc/trpc';
+import { directProcedure, type DirectProcedure } from './direct-procedure';
 import type { RestDependencies } from './rest';
 
 export const TRPC_PREFIX = '/trpc/';
-
-type Resolver = (opts: { ctx: Context & { principal: Principal }; input: never }) => Promise<unknown>;
-
-interface Procedure {
-	path: string;
-	meta: Meta | undefined;
-	parse: (input: unknown) => { success: true; data: unknown } | { success: false; error: ZodError };
-	resolve: Resolver;
-}
-
-interface ProcedureDef {
-	meta?: Meta;
-	inputs: { safeParse: Procedure['parse'] }[];
-}
 
 /**
  * The direct procedures a request names (`POST /trpc/a,b?batch=1`), or null when it is not one this
@@ -75,21 +60,17 @@ export function directCall(req: IncomingMessage, url: string): DirectCall | null
 	}
 	const batch = query === 'batch=1';
 	if (!batch && names.length !== 1) return null;
-	const procedures: Procedure[] = [];
+	const procedures: DirectProcedure[] = [];
 	for (const path of names) {
-		const resolve = directResolver(path) as Resolver | undefined;
-		const def = (appRouter._def.procedures as unknown as Record<string, { _def: ProcedureDef } | undefined>)[
-			path
-		]?._def;
-		const input = def?.inputs.length === 1 ? def.inputs[0] : undefined;
-		if (!resolve || !def || !input) return null;
-		procedures.push({ path, meta: def.meta, parse: (value) => input.safeParse(value), resolve });
+		const procedure = directProcedure(path);
+		if (!procedure) return null;
+		procedures.push(procedure);
 	}
 	return { procedures, batch };
 }
 
 export interface DirectCall {
-	procedures: Procedure[];
+	procedures: DirectProcedure[];
 	batch: boolean;
 }
 
@@ -185,7 +166,7 @@ function parseInputs(call: DirectCall, body: string): unknown[] | null {
 }
 
 async function runOne(
-	procedure: Procedure,
+	procedure: DirectProcedure,
 	input: unknown,
 	ctx: Context & { principal: Principal }
 ): Promise<{ status: number; envelope: unknown }> {
