@@ -38,7 +38,14 @@ async function scoreInline(b: LoadedBundle): Promise<Inline> {
 	const golden = await readGolden(b);
 	const enc = createEncoder(b.manifest);
 	const x = enc.encodeMany(golden.map((g) => g.raw));
-	const session = await ort.InferenceSession.create(b.modelBytes);
+	// The pool's session options: with more than one intra-op thread, onnxruntime sums the trees in
+	// another order, and a margin can differ in its last float32 bit from the pool's.
+	const session = await ort.InferenceSession.create(b.modelBytes, {
+		intraOpNumThreads: 1,
+		interOpNumThreads: 1,
+		executionMode: 'sequential',
+		graphOptimizationLevel: 'all'
+	});
 	const { input, output } = b.manifest;
 	const out = await session.run({ [input.name]: new ort.Tensor('float32', x, [golden.length, enc.columns]) });
 	await session.release();
