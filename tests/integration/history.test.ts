@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { predictions, serviceAccounts, type NewPrediction } from '$lib/server/db/schema';
 import { ValidationFailed } from '$lib/server/errors';
 import { listPredictions, parseHistoryQuery, type HistoryQuery } from '$lib/server/services/history.service';
+import { encodeShap } from '$lib/server/services/stored-shap';
 import { createCaller } from '$lib/server/trpc/root';
 import { startTestCore, type TestCore } from '../helpers/core';
 import { testDatabaseKinds } from '../helpers/database';
@@ -34,7 +35,7 @@ function storedPrediction(overrides: Partial<NewPrediction> = {}): NewPrediction
 		band: 'C',
 		decision: 'approve',
 		reasons: [{ feature: 'annual_inc', code: 'LC06', text: 'Income is low', contribution: 0.14 }],
-		shap: golden[0]?.shap ?? null,
+		shapValues: encodeShap(Object.keys(golden[0]?.raw ?? {}).map((feature) => golden[0]?.shap[feature] ?? 0)),
 		baseValue: golden[0]?.baseValue ?? null,
 		latencyMs: 1.5,
 		...overrides
@@ -195,6 +196,8 @@ describe.each(testDatabaseKinds())('history on %s', (kind) => {
 		const retired = storedPrediction({
 			modelVersion: 'xgb-0.9.0',
 			band: 'B',
+			// Recorded before migration 0005: SHAP as a JSON object.
+			shapValues: null,
 			shap: { annual_inc: 0.2, term: -0.1 }
 		});
 		await t.core.db.insert(predictions).values(retired);

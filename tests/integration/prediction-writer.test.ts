@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewPrediction } from '$lib/server/db/schema';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { rowsOf } from '$lib/server/db';
 import { predictions } from '$lib/server/db/schema';
 import { countPredictions, PersistenceError, PredictionWriter } from '$lib/server/services/prediction-writer';
+import { encodeShap, storedShap } from '$lib/server/services/stored-shap';
 import { openTestDatabase, testDatabaseKinds, type TestDatabase } from '../helpers/database';
 
 function prediction(overrides: Partial<NewPrediction> = {}): NewPrediction {
@@ -100,6 +102,24 @@ describe.each(testDatabaseKinds())('prediction writer on %s', (kind) => {
 			shap: row.shap,
 			probability: 0.1 + 0.2
 		});
+		await writer.close();
+	});
+
+	it('should store SHAP values as exact float64 bytes that SQL reads back as float8[]', async () => {
+		const writer = new PredictionWriter(database.db);
+		const values = [0.1 + 0.2, -0.017936723731695588, 0, -0, 5e-324, -1e-12, 1.7976931348623157e308];
+		const input = Object.fromEntries(values.map((_, i) => [`f${i}`, i]));
+		const row = prediction({ input, shapValues: encodeShap(values) });
+		await expect(writer.write(row)).resolves.toBe('written');
+		const [stored] = await database.db.select().from(predictions).where(eq(predictions.id, row.id));
+		if (!stored) throw new Error('not stored');
+		expect(Object.entries(storedShap(stored) ?? {})).toStrictEqual(values.map((v, i) => [`f${i}`, v]));
+		// Exact to the bit: compared as text, which tells -0 from 0 and shows every digit.
+		const result = await database.db.execute(
+			sql`select shap_values(${predictions.shapValues})::text as values from ${predictions} where ${predictions.id} = ${row.id}`
+		);
+		const [fromSql] = rowsOf<{ values: string }>(result);
+		expect(fromSql?.values).toBe(`{${values.map((v) => (Object.is(v, -0) ? '-0' : String(v))).join(',')}}`);
 		await writer.close();
 	});
 });

@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { predictions } from '$lib/server/db/schema';
+import { storedShap } from '$lib/server/services/stored-shap';
 import { countPredictions } from '$lib/server/services/prediction-writer';
 import { createCaller } from '$lib/server/trpc/root';
 import { startTestCore, type TestCore } from '../helpers/core';
@@ -163,6 +164,35 @@ describe.each(testDatabaseKinds())('scoring on %s', (kind) => {
 		expect(await countPredictions(t.core.db)).toBe(before + 48);
 		const stored = await t.core.db.select().from(predictions).where(eq(predictions.batchId, batch.batchId));
 		expect(stored).toHaveLength(48);
+	});
+
+	it('should score a batch of several chunks in order, a row that is not an object getting its own error', async () => {
+		const rows: unknown[] = Array.from({ length: 600 }, (_, i) => golden[i % golden.length]?.raw);
+		rows[260] = 'not an applicant';
+		rows[599] = null;
+		const batch = await createCaller(t.context('scorer')).scoring.scoreBatch({
+			model: 'lending-club',
+			applicants: rows,
+			explain: true
+		});
+		expect(batch.summary).toMatchObject({ rows: 600, scored: 598, rejected: 2 });
+		expect(batch.results.map((row) => row.index)).toEqual(rows.map((_, i) => i));
+		expect(batch.results[260]).toMatchObject({ index: 260, ok: false });
+		expect(Object.keys((batch.results[260] as { fieldErrors: object }).fieldErrors)).not.toHaveLength(0);
+		expect(batch.results[599]).toMatchObject({ ok: false });
+		const stored = await t.core.db.select().from(predictions).where(eq(predictions.batchId, batch.batchId));
+		expect(stored).toHaveLength(598);
+		// What was recorded is what was answered, SHAP to the bit.
+		const byId = new Map(stored.map((p) => [p.id, p]));
+		for (const row of batch.results) {
+			if (!row.ok) continue;
+			const reference = golden[row.index % golden.length];
+			expect(row.probability).toBeCloseTo(reference?.probability ?? NaN, 6);
+			const recorded = byId.get(row.predictionId);
+			expect(recorded?.probability).toBe(row.probability);
+			const shap = recorded ? storedShap(recorded) : null;
+			for (const c of row.explanation?.contributions ?? []) expect(shap?.[c.feature]).toBe(c.shap);
+		}
 	});
 
 	it('should replay a batch with the same idempotency key', async () => {

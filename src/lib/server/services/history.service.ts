@@ -19,6 +19,7 @@ import {
 } from '../db/schema';
 import { PredictionNotFound, ValidationFailed } from '../errors';
 import type { ModelRegistry } from './models.service';
+import { storedShap } from './stored-shap';
 
 const DAY_MS = 86_400_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -233,6 +234,7 @@ export async function getPrediction(
 	const inputs = describeInputs(manifest, stored.input);
 	const byName = new Map(inputs.map((input) => [input.name, input]));
 	const names = await requesterNames(db, [stored.requester]);
+	const shap = storedShap(stored);
 	return {
 		id: stored.id,
 		createdAt: stored.createdAt,
@@ -255,11 +257,11 @@ export async function getPrediction(
 			label: byName.get(reason.feature)?.label ?? reason.feature
 		})),
 		inputs,
-		explanation: stored.shap
+		explanation: shap
 			? {
 					baseValue: stored.baseValue ?? 0,
 					margin: stored.margin,
-					contributions: Object.entries(stored.shap)
+					contributions: Object.entries(shap)
 						.map(([feature, shap]) => ({
 							feature,
 							label: byName.get(feature)?.label ?? feature,

@@ -6,9 +6,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { buildApplicantSchema, type ApplicantSchema } from '$inference/bundle/applicant-schema';
+import {
+	buildApplicantSchema,
+	compileApplicantCheck,
+	type ApplicantSchema
+} from '$inference/bundle/applicant-schema';
 import { discoverBundles, type LoadedBundle } from '$inference/bundle/load-bundle';
-import type { Manifest } from '$inference/manifest';
+import type { Manifest, RawApplicant } from '$inference/manifest';
 import { ModelNotFound } from '../errors';
 
 export interface ModelVersion {
@@ -19,6 +23,8 @@ export interface ModelVersion {
 	status: 'champion' | 'challenger' | 'available';
 	/** Strict schema for JSON callers. */
 	applicantSchema: ApplicantSchema;
+	/** The same rules compiled for the hot path: the applicant when valid, else null (then ask the schema why). */
+	checkApplicant: (raw: unknown) => RawApplicant | null;
 	/** Lenient schema for forms and CSV (text → numbers, blank → missing). */
 	formSchema: ApplicantSchema;
 }
@@ -49,6 +55,7 @@ export class ModelRegistry {
 				key: bundle.key,
 				status,
 				applicantSchema: buildApplicantSchema(bundle.manifest),
+				checkApplicant: compileApplicantCheck(bundle.manifest),
 				formSchema: buildApplicantSchema(bundle.manifest, { coerce: true })
 			});
 			this.#models.set(id, versions);

@@ -164,7 +164,12 @@ function insertStatement(batch: readonly Pending[]) {
 		const record: Record<string, unknown> = {};
 		for (const [key, name] of COLUMNS) {
 			const value = key === 'createdAt' ? (row.createdAt ?? now) : row[key as keyof NewPrediction];
-			record[name] = value instanceof Date ? value.toISOString() : (value ?? null);
+			record[name] =
+				value instanceof Date
+					? value.toISOString()
+					: value instanceof Uint8Array
+						? byteaText(value)
+						: (value ?? null);
 		}
 		return record;
 	});
@@ -172,6 +177,11 @@ function insertStatement(batch: readonly Pending[]) {
 	return sql`insert into ${predictions} (${names})
 		select ${names} from json_populate_recordset(null::${predictions}, ${JSON.stringify(records)}::json)
 		on conflict do nothing returning id`;
+}
+
+/** Bytes in PostgreSQL's hex text form (`\x…`), which a `bytea` column reads. */
+function byteaText(bytes: Uint8Array): string {
+	return `\\x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
 }
 
 /** Counts stored predictions (used by tests and the API benchmark to check nothing was lost). */

@@ -14,6 +14,7 @@ import { predictions, type Channel, type NewPrediction, type Prediction } from '
 import { PredictionNotFound, ServiceUnavailable, ValidationFailed, DomainError } from '../errors';
 import type { ModelRegistry, ModelVersion } from './models.service';
 import { PersistenceError, type PredictionWriter } from './prediction-writer';
+import { encodeShap, storedShap } from './stored-shap';
 
 /** One row's model output: SHAP per raw feature in manifest order, in log-odds. */
 export interface EngineRow {
@@ -73,7 +74,8 @@ export interface ScoreRequest {
 export interface BatchRequest {
 	model: string;
 	version?: string;
-	applicants: Record<string, unknown>[];
+	/** Each checked on its own: a row that is not an applicant object gets its own field errors. */
+	applicants: readonly unknown[];
 	explain?: boolean;
 	requestId?: string;
 }
@@ -97,6 +99,12 @@ export interface BatchResult {
 
 /** Where decisions are recorded: the group-commit writer (observed, see `observability/persistence.ts`). */
 export type PredictionSink = Pick<PredictionWriter, 'write' | 'writeMany'>;
+
+/**
+ * Rows of a batch scored, assembled and handed to the writer together: the writer's default group
+ * size, so that each chunk is one INSERT, sent while later chunks are still in the workers.
+ */
+const BATCH_CHUNK_ROWS = 250;
 
 /** Retry hint for a database that is down, in seconds. */
 const DATABASE_RETRY_SECONDS = 2;
@@ -150,7 +158,7 @@ export class ScoringService {
 			{ 'credible.model': version.key, 'credible.rows': request.applicants.length },
 			() =>
 				request.applicants.forEach((raw, index) => {
-					const parsed = version.applicantSchema.safeParse(raw);
+					const parsed = parseApplicant(version, raw);
 					if (parsed.success) valid.push({ index, applicant: parsed.data });
 					else results[index] = { index, ok: false, fieldErrors: toFieldErrors(parsed.error.issues) };
 				})
@@ -164,27 +172,38 @@ export class ScoringService {
 				batchId = stored[0]?.batchId ?? batchId;
 			}
 		}
-		const rows =
-			pending.length > 0
-				? await this.#run(
-						version,
-						pending.map((v) => v.applicant)
-					)
-				: [];
-		const records: NewPrediction[] = [];
-		pending.forEach(({ index, applicant }, i) => {
-			const row = rows[i];
-			if (!row) return;
-			const { prediction, result } = this.#assemble(caller, version, applicant, row, started, {
-				idempotencyKey: request.requestId ? `${request.requestId}/${index}` : null,
-				explain: request.explain === true,
-				batchId,
-				policy
-			});
-			records.push(prediction);
-			results[index] = { index, ok: true, ...result };
-		});
-		await this.#record(() => this.writer.writeMany(records));
+		// In chunks, so that the first rows are being written while the last are still scored.
+		const chunks: Promise<void>[] = [];
+		for (let start = 0; start < pending.length; start += BATCH_CHUNK_ROWS) {
+			// A turn of the event loop between chunks lets the pool send each to the workers on its
+			// own, so that the first comes back (and goes to the database) while the next are scored.
+			if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+			const chunk = pending.slice(start, start + BATCH_CHUNK_ROWS);
+			chunks.push(
+				this.#run(
+					version,
+					chunk.map((v) => v.applicant)
+				).then((rows) => {
+					const records: NewPrediction[] = [];
+					chunk.forEach(({ index, applicant }, i) => {
+						const row = rows[i];
+						if (!row) throw new Error('the engine returned fewer rows than it was given');
+						const { prediction, result } = this.#assemble(caller, version, applicant, row, started, {
+							idempotencyKey: request.requestId ? `${request.requestId}/${index}` : null,
+							explain: request.explain === true,
+							batchId,
+							policy
+						});
+						records.push(prediction);
+						results[index] = { index, ok: true, ...result };
+					});
+					return this.#record(() => this.writer.writeMany(records)).then(() => undefined);
+				})
+			);
+		}
+		// The batch is answered only once every chunk is recorded; any failure fails it (a retry with
+		// the same requestId then scores only the rows that were not recorded).
+		await Promise.all(chunks);
 		return { batchId, model: modelOf(version), summary: summarise(results), results };
 	}
 
@@ -228,7 +247,7 @@ export class ScoringService {
 
 	#validate(version: ModelVersion, raw: Record<string, unknown>, prefix: string): RawApplicant {
 		return inSpanSync('scoring.validate', { 'credible.model': version.key }, () => {
-			const parsed = version.applicantSchema.safeParse(raw);
+			const parsed = parseApplicant(version, raw);
 			if (parsed.success) return parsed.data;
 			const errors = toFieldErrors(
 				parsed.error.issues.map((issue) => ({ ...issue, path: [prefix, ...issue.path] }))
@@ -270,8 +289,6 @@ export class ScoringService {
 		const decision = (options.policy ?? this.#policy(version)).decide(row.probability, row.shap, 0, (i) => {
 			return applicant[features[i]?.name ?? ''] ?? null;
 		});
-		const shap: Record<string, number> = {};
-		features.forEach((feature, i) => (shap[feature.name] = row.shap[i] ?? 0));
 		const id = randomUUID();
 		const createdAt = new Date();
 		const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
@@ -297,7 +314,7 @@ export class ScoringService {
 				text,
 				contribution
 			})),
-			shap,
+			shapValues: encodeShap(row.shap),
 			baseValue: row.baseValue,
 			latencyMs
 		};
@@ -311,7 +328,7 @@ export class ScoringService {
 			decision: decision.decision,
 			reasons: decision.reasons,
 			explanation: options.explain
-				? explanationOf(version, applicant, shap, row.baseValue, row.margin)
+				? explanationOf(version, applicant, shapByFeature(version, row.shap), row.baseValue, row.margin)
 				: undefined,
 			latencyMs,
 			createdAt: createdAt.toISOString(),
@@ -392,6 +409,15 @@ export class ScoringService {
 	}
 }
 
+/** Validates an applicant: the compiled check first (the hot path), the schema to name what is wrong. */
+function parseApplicant(
+	version: ModelVersion,
+	raw: unknown
+): { success: true; data: RawApplicant } | ReturnType<ModelVersion['applicantSchema']['safeParse']> {
+	const checked = version.checkApplicant(raw);
+	return checked ? { success: true, data: checked } : version.applicantSchema.safeParse(raw);
+}
+
 function requesterOf(caller: Pick<Caller, 'principal'>): string {
 	return `${caller.principal.kind}:${caller.principal.id}`;
 }
@@ -404,6 +430,12 @@ function sameApplicant(a: Record<string, unknown>, b: Record<string, unknown>): 
 	const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
 	for (const key of keys) if ((a[key] ?? null) !== (b[key] ?? null)) return false;
 	return true;
+}
+
+function shapByFeature(version: ModelVersion, values: Float64Array): Record<string, number> {
+	const shap: Record<string, number> = {};
+	version.manifest.features.forEach((feature, i) => (shap[feature.name] = values[i] ?? 0));
+	return shap;
 }
 
 function explanationOf(
@@ -431,6 +463,7 @@ function storedResult(
 	replayed: boolean
 ): ScoreResult {
 	const band = version.manifest.policy.bands.find((b) => b.name === stored.band);
+	const shap = explain ? storedShap(stored) : null;
 	const valueOf = (feature: string) => stored.input[feature] ?? null;
 	return {
 		predictionId: stored.id,
@@ -441,10 +474,9 @@ function storedResult(
 		band: { name: stored.band, label: band?.label ?? stored.band },
 		decision: stored.decision,
 		reasons: stored.reasons.map((reason) => ({ ...reason, value: valueOf(reason.feature) })),
-		explanation:
-			explain && stored.shap
-				? explanationOf(version, stored.input, stored.shap, stored.baseValue ?? 0, stored.margin)
-				: undefined,
+		explanation: shap
+			? explanationOf(version, stored.input, shap, stored.baseValue ?? 0, stored.margin)
+			: undefined,
 		latencyMs: stored.latencyMs,
 		createdAt: stored.createdAt.toISOString(),
 		replayed

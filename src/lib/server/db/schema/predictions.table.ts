@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+	customType,
 	doublePrecision,
 	index,
 	integer,
@@ -21,6 +22,12 @@ export interface StoredReason {
 	contribution: number;
 }
 
+/** `bytea`, read as bytes from both drivers (postgres.js gives a Buffer, PGlite a Uint8Array). */
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+	dataType: () => 'bytea',
+	fromDriver: (value) => (value instanceof Uint8Array ? value : Buffer.from(String(value).slice(2), 'hex'))
+});
+
 /**
  * Every scored application, written before the response is sent: the audit trail and the input of
  * drift and performance analysis. Rows are never updated except to attach a realised outcome.
@@ -30,6 +37,10 @@ export interface StoredReason {
  * group-commit INSERT of 1,000 rows took 199 ms of server CPU with `jsonb` and 88 ms with `json`
  * (backend CPU time from /proc, same machine and load). Reads (`->>`, `json_each`) work on both;
  * nothing indexes these columns.
+ *
+ * Indexes are kept to what reads need, as each one costs every write: the time range (monitoring,
+ * drift, history), model version, requester, batch, and the idempotency key. Decision filters in the
+ * history walk the time index (a third of rows match), so they have none of their own.
  */
 export const predictions = pgTable(
 	'predictions',
@@ -50,6 +61,15 @@ export const predictions = pgTable(
 		band: text('band').notNull(),
 		decision: decisionEnum('decision').notNull(),
 		reasons: json('reasons').$type<StoredReason[]>().notNull(),
+		/**
+		 * SHAP contribution of each feature, in log-odds: float64 little-endian, one per key of `input`
+		 * and in the same order (the manifest's). Binary because this is most of a row's numbers:
+		 * as a JSON object it cost 15–20 ms more server CPU per 1,000 rows written, and as many
+		 * number-to-text conversions in the service (docs/performance.md). SQL reads it with
+		 * `shap_values(shap_values)`, a float8[] (migration 0005).
+		 */
+		shapValues: bytea('shap_values'),
+		/** SHAP of predictions recorded before migration 0005, as a JSON object feature → value. */
 		shap: json('shap').$type<Record<string, number>>(),
 		baseValue: doublePrecision('base_value'),
 		latencyMs: real('latency_ms').notNull()
@@ -57,7 +77,6 @@ export const predictions = pgTable(
 	(table) => [
 		index('predictions_created_at_idx').on(table.createdAt),
 		index('predictions_model_created_at_idx').on(table.modelId, table.modelVersion, table.createdAt),
-		index('predictions_decision_created_at_idx').on(table.decision, table.createdAt),
 		index('predictions_requester_created_at_idx').on(table.requester, table.createdAt),
 		index('predictions_batch_idx')
 			.on(table.batchId)
