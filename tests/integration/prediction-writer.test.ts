@@ -4,9 +4,19 @@ import type { NewPrediction } from '$lib/server/db/schema';
 import { eq, sql } from 'drizzle-orm';
 import { rowsOf } from '$lib/server/db';
 import { predictions } from '$lib/server/db/schema';
-import { countPredictions, PersistenceError, PredictionWriter } from '$lib/server/services/prediction-writer';
+import {
+	countPredictions,
+	PersistenceError,
+	PredictionWriter,
+	type WriterOptions
+} from '$lib/server/services/prediction-writer';
 import { encodeShap, storedShap } from '$lib/server/services/stored-shap';
-import { openTestDatabase, testDatabaseKinds, type TestDatabase } from '../helpers/database';
+import {
+	openTestDatabase,
+	testDatabaseKinds,
+	type TestDatabase,
+	type TestDatabaseKind
+} from '../helpers/database';
 
 function prediction(overrides: Partial<NewPrediction> = {}): NewPrediction {
 	return {
@@ -28,8 +38,20 @@ function prediction(overrides: Partial<NewPrediction> = {}): NewPrediction {
 	};
 }
 
-describe.each(testDatabaseKinds())('prediction writer on %s', (kind) => {
+/** Every database, and on PostgreSQL both ways in: INSERT alone, and COPY for rows without a key. */
+const ways = testDatabaseKinds().flatMap((kind): [TestDatabaseKind, 'INSERT' | 'COPY'][] =>
+	kind === 'postgres'
+		? [
+				[kind, 'INSERT'],
+				[kind, 'COPY']
+			]
+		: [[kind, 'INSERT']]
+);
+
+describe.each(ways)('prediction writer on %s by %s', (kind, way) => {
 	let database: TestDatabase;
+	const open = (options: Partial<WriterOptions> = {}) =>
+		new PredictionWriter(database.db, { ...options, copyIn: way === 'COPY' ? database.copyIn : undefined });
 
 	beforeAll(async () => {
 		database = await openTestDatabase(kind);
@@ -39,7 +61,7 @@ describe.each(testDatabaseKinds())('prediction writer on %s', (kind) => {
 	});
 
 	it('should commit every row of many concurrent callers in far fewer statements', async () => {
-		const writer = new PredictionWriter(database.db, { maxRows: 200, maxDelayMs: 5 });
+		const writer = open({ maxRows: 200, maxDelayMs: 5 });
 		const before = await countPredictions(database.db);
 		const outcomes = await Promise.all(Array.from({ length: 1_000 }, () => writer.write(prediction())));
 		expect(outcomes.every((outcome) => outcome === 'written')).toBe(true);
@@ -50,7 +72,7 @@ describe.each(testDatabaseKinds())('prediction writer on %s', (kind) => {
 	});
 
 	it('should report a repeated idempotency key as a duplicate without failing the other rows', async () => {
-		const writer = new PredictionWriter(database.db);
+		const writer = open();
 		const key = randomUUID();
 		const [first, second, other] = await Promise.all([
 			writer.write(prediction({ idempotencyKey: key })),
@@ -63,7 +85,7 @@ describe.each(testDatabaseKinds())('prediction writer on %s', (kind) => {
 	});
 
 	it('should reject every waiting caller with a PersistenceError when the database refuses', async () => {
-		const writer = new PredictionWriter(database.db);
+		const writer = open();
 		const bad = prediction({ band: null as unknown as string });
 		const results = await Promise.allSettled([writer.write(bad), writer.write(prediction())]);
 		expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
@@ -71,8 +93,20 @@ describe.each(testDatabaseKinds())('prediction writer on %s', (kind) => {
 		await writer.close();
 	});
 
+	it('should answer the rows of one flush by their own transaction: a refused row fails only its way in', async () => {
+		const writer = open({ maxDelayMs: 50 });
+		const refused = prediction({ band: null as unknown as string });
+		const keyed = prediction({ idempotencyKey: randomUUID() });
+		const [bad, good] = await Promise.allSettled([writer.write(refused), writer.write(keyed)]);
+		expect(bad.status).toBe('rejected');
+		// By COPY the refused row has a transaction of its own; by INSERT alone, one transaction holds both.
+		expect(good.status).toBe(way === 'COPY' ? 'fulfilled' : 'rejected');
+		await writer.close();
+		expect(writer.stats().failures).toBe(1);
+	});
+
 	it('should write what is waiting when closed, then refuse new rows', async () => {
-		const writer = new PredictionWriter(database.db, { maxDelayMs: 1_000 });
+		const writer = open({ maxDelayMs: 1_000 });
 		const before = await countPredictions(database.db);
 		const pending = writer.write(prediction());
 		await writer.close();
@@ -82,7 +116,7 @@ describe.each(testDatabaseKinds())('prediction writer on %s', (kind) => {
 	});
 
 	it('should store text and JSON with tabs, line breaks, backslashes and quotes exactly', async () => {
-		const writer = new PredictionWriter(database.db);
+		const writer = open();
 		const awkward = 'tab\there\nnew line\r\\N back\\slash "quoted" \u00e9\u{1F600}';
 		const row = prediction({
 			requestId: awkward,
@@ -106,7 +140,7 @@ describe.each(testDatabaseKinds())('prediction writer on %s', (kind) => {
 	});
 
 	it('should store SHAP values as exact float64 bytes that SQL reads back as float8[]', async () => {
-		const writer = new PredictionWriter(database.db);
+		const writer = open();
 		const values = [0.1 + 0.2, -0.017936723731695588, 0, -0, 5e-324, -1e-12, 1.7976931348623157e308];
 		const input = Object.fromEntries(values.map((_, i) => [`f${i}`, i]));
 		const row = prediction({ input, shapValues: encodeShap(values) });

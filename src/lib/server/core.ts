@@ -89,6 +89,7 @@ async function startCore(config: Env): Promise<Core> {
 		url: config.DATABASE_URL,
 		pgliteDir: config.PGLITE_DIR,
 		poolSize: config.DATABASE_POOL_SIZE,
+		copyPoolSize: config.WRITER_MAX_IN_FLIGHT,
 		migrationsDir: path.resolve(config.MIGRATIONS_DIR),
 		migrate: config.MIGRATE_ON_START
 	});
@@ -161,7 +162,8 @@ export async function createCore(
 	const writer = new PredictionWriter(database.db, {
 		maxDelayMs: config.WRITER_MAX_DELAY_MS,
 		maxRows: config.WRITER_MAX_ROWS,
-		maxInFlight: config.WRITER_MAX_IN_FLIGHT
+		maxInFlight: config.WRITER_MAX_IN_FLIGHT,
+		copyIn: database.copyIn
 	});
 	initMetrics();
 	const stopObserving = observeCore({ pool, writer, maxQueueRows: config.INFERENCE_MAX_QUEUE_ROWS });

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type { CopyIn } from './copy-in';
 import * as schema from './schema';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -13,6 +14,8 @@ export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 export interface DatabaseHandle {
 	db: Database;
 	kind: 'postgres' | 'pglite';
+	/** COPY FROM STDIN, on PostgreSQL only (PGlite takes rows by INSERT). */
+	copyIn?: CopyIn;
 	/** Resolves when the database answers a trivial query; rejects otherwise. */
 	ping(): Promise<void>;
 	close(): Promise<void>;
@@ -24,6 +27,8 @@ export interface DatabaseOptions {
 	/** PGlite data directory; `memory://` for an in-memory database. */
 	pgliteDir?: string;
 	poolSize?: number;
+	/** Connections for COPY (PostgreSQL): the writer's flushes in flight. Default 4. */
+	copyPoolSize?: number;
 	migrationsDir: string;
 	migrate: boolean;
 }
@@ -57,13 +62,18 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
 		connect_timeout: 5
 	});
 	const db = drizzle(client, { schema }) as unknown as Database;
+	const { openCopyIn } = await import('./copy-in');
+	const copyIn = await openCopyIn(url, options.copyPoolSize ?? 4);
 	return {
 		db,
 		kind: 'postgres',
+		copyIn,
 		ping: async () => {
 			await client`select 1`;
 		},
-		close: () => client.end({ timeout: 5 })
+		close: async () => {
+			await Promise.all([client.end({ timeout: 5 }), copyIn.close()]);
+		}
 	};
 }
 

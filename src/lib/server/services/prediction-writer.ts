@@ -4,9 +4,14 @@
  * as soon as enough rows are waiting. A caller's promise resolves only once its row is committed,
  * so an acknowledged decision is never lost, while the database sees a few large statements per
  * millisecond instead of one small transaction per request.
+ *
+ * On PostgreSQL, rows without an idempotency key go in by COPY (`db/copy-in.ts`), PostgreSQL's bulk
+ * path; rows with one by an INSERT … ON CONFLICT DO NOTHING, which tells a duplicate key from a
+ * new row. On PGlite, every row goes by INSERT.
  */
-import { getTableColumns, sql } from 'drizzle-orm';
+import { getTableColumns, getTableName, sql } from 'drizzle-orm';
 import { rowsOf, type Database } from '../db';
+import type { CopyIn } from '../db/copy-in';
 import { predictions, type NewPrediction } from '../db/schema';
 
 export interface WriterOptions {
@@ -14,8 +19,10 @@ export interface WriterOptions {
 	maxRows: number;
 	/** How long the first waiting row may wait for company, in milliseconds. */
 	maxDelayMs: number;
-	/** INSERT statements in flight at once (each holds one pool connection). */
+	/** Flushes in flight at once (each holds a connection or two: COPY and INSERT). */
 	maxInFlight: number;
+	/** COPY FROM STDIN (PostgreSQL); without it, every row goes by INSERT. */
+	copyIn?: CopyIn;
 }
 
 export interface WriterStats {
@@ -118,33 +125,57 @@ export class PredictionWriter {
 	async #flush(batch: Pending[]): Promise<void> {
 		this.#inFlight += 1;
 		const started = performance.now();
-		let ok = true;
+		const { copyIn } = this.#options;
+		const copied = copyIn ? batch.filter((pending) => !pending.row.idempotencyKey) : [];
+		const inserted = copied.length > 0 ? batch.filter((pending) => pending.row.idempotencyKey) : batch;
+		// Two transactions at most, each answering its own rows: a failure of one never fails the other's.
+		const outcomes = await Promise.allSettled([
+			inserted.length > 0 ? this.#insert(inserted) : Promise.resolve(),
+			copyIn && copied.length > 0 ? this.#copy(copyIn, copied) : Promise.resolve()
+		]);
+		const ok = outcomes.every((outcome) => outcome.status === 'fulfilled');
+		const ms = performance.now() - started;
+		this.#inFlight -= 1;
+		this.#stats.flushes += 1;
+		if (!ok) this.#stats.failures += 1;
+		this.#stats.lastFlushRows = batch.length;
+		this.#stats.lastFlushMs = ms;
+		this.onFlush?.(batch.length, ms, ok);
+		if (this.#queue.length > 0) this.#drain();
+		if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
+	}
+
+	/** INSERTs rows that may repeat an earlier idempotency key: each is written or a duplicate. */
+	async #insert(batch: readonly Pending[]): Promise<void> {
 		try {
 			const written = rowsOf<{ id: string }>(await this.#db.execute(insertStatement(batch)));
 			const ids = new Set(written.map((row) => row.id));
 			for (const pending of batch) pending.resolve(ids.has(pending.row.id) ? 'written' : 'duplicate');
 			this.#stats.rowsWritten += written.length;
 		} catch (error) {
-			ok = false;
-			this.#stats.failures += 1;
-			const failure = new PersistenceError(
-				'The decision could not be recorded; the database is unavailable.',
-				{
-					cause: error
-				}
-			);
-			for (const pending of batch) pending.reject(failure);
-		} finally {
-			const ms = performance.now() - started;
-			this.#inFlight -= 1;
-			this.#stats.flushes += 1;
-			this.#stats.lastFlushRows = batch.length;
-			this.#stats.lastFlushMs = ms;
-			this.onFlush?.(batch.length, ms, ok);
-			if (this.#queue.length > 0) this.#drain();
-			if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
+			throw rejectAll(batch, error);
 		}
 	}
+
+	/** COPYs rows without an idempotency key (a random UUID each: no conflict to look for). */
+	async #copy(copyIn: CopyIn, batch: readonly Pending[]): Promise<void> {
+		try {
+			await copyIn.copyIn(COPY_STATEMENT, copyText(batch));
+			for (const pending of batch) pending.resolve('written');
+			this.#stats.rowsWritten += batch.length;
+		} catch (error) {
+			throw rejectAll(batch, error);
+		}
+	}
+}
+
+/** Fails every caller of `batch`: their rows were not recorded. Returns the error given to them. */
+function rejectAll(batch: readonly Pending[], cause: unknown): PersistenceError {
+	const failure = new PersistenceError('The decision could not be recorded; the database is unavailable.', {
+		cause
+	});
+	for (const pending of batch) pending.reject(failure);
+	return failure;
 }
 
 /** TypeScript property → column name of every column of `predictions`. */
@@ -177,6 +208,41 @@ function insertStatement(batch: readonly Pending[]) {
 	return sql`insert into ${predictions} (${names})
 		select ${names} from json_populate_recordset(null::${predictions}, ${JSON.stringify(records)}::json)
 		on conflict do nothing returning id`;
+}
+
+const COPY_STATEMENT = `copy "${getTableName(predictions)}" (${COLUMNS.map(([, name]) => `"${name}"`).join(', ')}) from stdin`;
+
+/**
+ * Rows in COPY's text format: tab-separated columns, one line per row, `\N` for null, and
+ * backslash, tab, line feed and carriage return escaped in every value. Numbers that are not
+ * finite are null, as in the JSON of {@link insertStatement}, so that both paths refuse them alike
+ * (every numeric column is NOT NULL).
+ */
+function copyText(batch: readonly Pending[]): string {
+	const now = new Date();
+	let text = '';
+	for (const { row } of batch) {
+		for (let i = 0; i < COLUMNS.length; i++) {
+			const [key] = COLUMNS[i] as (typeof COLUMNS)[number];
+			const value = key === 'createdAt' ? (row.createdAt ?? now) : row[key as keyof NewPrediction];
+			text += (i === 0 ? '' : '\t') + copyField(value);
+		}
+		text += '\n';
+	}
+	return text;
+}
+
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+function copyField(value: unknown): string {
+	if (value === null || value === undefined) return '\\N';
+	if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '\\N';
+	if (value instanceof Date) return value.toISOString();
+	// bytea in hex form, its backslash escaped for COPY.
+	if (value instanceof Uint8Array) return `\\${byteaText(value)}`;
+	const text = typeof value === 'string' ? value : JSON.stringify(value);
+	return COPY_SPECIAL.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c] ?? c) : text;
 }
 
 /** Bytes in PostgreSQL's hex text form (`\x…`), which a `bytea` column reads. */
