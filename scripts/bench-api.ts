@@ -27,6 +27,8 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 30_000);
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '16,64,256').split(',').map(Number);
 const usePglite = process.env.BENCH_DB === 'pglite';
 /** What to drive (BENCH_TARGETS, default all three): `rest`, `trpc`, `batch`. */
+/** 1,000-row batch calls per telemetry mode (BENCH_BATCH_CALLS, default 50). */
+const BATCH_CALLS = Number(process.env.BENCH_BATCH_CALLS ?? 50);
 const TARGETS = new Set((process.env.BENCH_TARGETS ?? 'rest,trpc,batch').split(',').map((t) => t.trim()));
 /** Extra Node.js flags for the server, e.g. `--cpu-prof --cpu-prof-dir=.data/bench/prof`. */
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
@@ -305,7 +307,7 @@ async function batchRuns(token: string): Promise<number[]> {
 	const rows = Array.from({ length: 1000 }, (_, i) => applicants[i % applicants.length]);
 	const body = JSON.stringify({ applicants: rows });
 	const latencies: number[] = [];
-	for (let i = 0; i < 20; i++) {
+	for (let i = 0; i < BATCH_CALLS; i++) {
 		const started = performance.now();
 		const response = await fetch(`${BASE}/api/v1/models/lending-club/score/batch`, {
 			method: 'POST',
