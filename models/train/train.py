@@ -13,7 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
+
+# Byte-identical bundles on any x86-64 machine: OpenBLAS picks its kernels by CPU, and its AVX-512
+# kernels round the scorecard's linear algebra differently in the last digits from the AVX2 ones
+# the shipped bundles were made with (models:check failed on an AVX-512 host). One thread, too, so
+# that no sum depends on how the work is split. Set before numpy loads OpenBLAS.
+os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
