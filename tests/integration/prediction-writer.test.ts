@@ -71,6 +71,22 @@ describe.each(ways)('prediction writer on %s by %s', (kind, way) => {
 		await writer.close();
 	});
 
+	it("should answer a call of many rows once, with each row's outcome, in group commits of at most maxRows", async () => {
+		const writer = open({ maxRows: 250 });
+		const key = randomUUID();
+		await writer.write(prediction({ idempotencyKey: key }));
+		const rows = Array.from({ length: 600 }, () => prediction());
+		rows[42] = prediction({ idempotencyKey: key });
+		const outcomes = await writer.writeMany(rows);
+		expect(outcomes).toHaveLength(600);
+		expect(outcomes.filter((outcome) => outcome === 'duplicate')).toHaveLength(1);
+		expect(outcomes[42]).toBe('duplicate');
+		expect(await writer.writeMany([])).toEqual([]);
+		await writer.close();
+		// One flush for the first row, three for the 600 (250 + 250 + 100).
+		expect(writer.stats()).toMatchObject({ flushes: 4, rowsWritten: 600 });
+	});
+
 	it('should report a repeated idempotency key as a duplicate without failing the other rows', async () => {
 		const writer = open();
 		const key = randomUUID();

@@ -2,6 +2,9 @@ import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { predictions } from '$lib/server/db/schema';
+import { ServiceUnavailable } from '$lib/server/errors';
+import { poolEngine } from '$lib/server/services/inference-engine';
+import { ScoringService, type ScoringEngine } from '$lib/server/services/scoring.service';
 import { storedShap } from '$lib/server/services/stored-shap';
 import { countPredictions } from '$lib/server/services/prediction-writer';
 import { createCaller } from '$lib/server/trpc/root';
@@ -193,6 +196,68 @@ describe.each(testDatabaseKinds())('scoring on %s', (kind) => {
 			const shap = recorded ? storedShap(recorded) : null;
 			for (const c of row.explanation?.contributions ?? []) expect(shap?.[c.feature]).toBe(c.shap);
 		}
+	});
+
+	describe('a batch that finds the inference queue full', () => {
+		/** The real engine, refusing chunk k (in order of first sight) as a full queue would, `refusals[k]` times. */
+		function refusing(refusals: Record<number, number>) {
+			const engine = poolEngine(t.core.pool);
+			const chunks = new Map<string, number>();
+			const calls: number[] = [];
+			const fake: ScoringEngine = {
+				run(version, applicants) {
+					const key = JSON.stringify(applicants[0]);
+					const chunk = chunks.get(key) ?? chunks.size;
+					chunks.set(key, chunk);
+					calls.push(chunk);
+					const refusedSoFar = calls.filter((c) => c === chunk).length - 1;
+					if (refusedSoFar < (refusals[chunk] ?? 0)) {
+						const full = Object.assign(new Error('queue full'), { code: 'OVERLOADED', retryAfterSeconds: 2 });
+						return Promise.reject(full);
+					}
+					return engine.run(version, applicants);
+				}
+			};
+			return { scoring: new ScoringService(t.core.db, t.core.models, fake, t.core.writer), calls };
+		}
+		const rows = () => Array.from({ length: 1000 }, (_, i) => golden[i % golden.length]?.raw);
+		const caller = {
+			principal: { kind: 'service', id: 'svc-queue' },
+			requestId: 'r',
+			channel: 'batch'
+		} as const;
+
+		it('should not be refused halfway: a later chunk waits for the one before and asks again', async () => {
+			const { scoring, calls } = refusing({ 2: 1 });
+			const batch = await scoring.scoreBatch(caller, { model: 'lending-club', applicants: rows() });
+			expect(batch.summary).toMatchObject({ rows: 1000, scored: 1000 });
+			expect([...calls].sort()).toEqual([0, 1, 2, 2, 3]);
+			const stored = await t.core.db.select().from(predictions).where(eq(predictions.batchId, batch.batchId));
+			expect(stored).toHaveLength(1000);
+		});
+
+		it('should answer 503 with nothing recorded when its first chunk is refused', async () => {
+			const { scoring, calls } = refusing({ 0: 1 });
+			const before = await countPredictions(t.core.db);
+			const error = await scoring
+				.scoreBatch(caller, { model: 'lending-club', applicants: rows() })
+				.catch((e: unknown) => e);
+			expect(error).toBeInstanceOf(ServiceUnavailable);
+			expect((error as ServiceUnavailable).retryAfterSeconds).toBe(2);
+			expect(calls).toEqual([0]);
+			expect(await countPredictions(t.core.db)).toBe(before);
+		});
+
+		it('should answer 503 and send no further chunk when a chunk is refused twice', async () => {
+			const { scoring, calls } = refusing({ 1: 2 });
+			const error = await scoring
+				.scoreBatch(caller, { model: 'lending-club', applicants: rows() })
+				.catch((e: unknown) => e);
+			expect(error).toBeInstanceOf(ServiceUnavailable);
+			// Chunk 1 asked twice; chunks 2 and 3 may have been sent while it waited, none after it failed.
+			expect(calls.filter((c) => c === 1)).toHaveLength(2);
+			expect(calls.length).toBeLessThanOrEqual(5);
+		});
 	});
 
 	it('should replay a batch with the same idempotency key', async () => {

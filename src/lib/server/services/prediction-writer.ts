@@ -43,10 +43,42 @@ export class PersistenceError extends Error {
 	readonly code = 'PERSISTENCE_UNAVAILABLE';
 }
 
+/** One caller's rows: settled once every row is written, or at the first failure. */
+class Call {
+	readonly outcomes: WriteOutcome[];
+	#left: number;
+	#settled = false;
+
+	constructor(
+		rows: number,
+		private readonly done: (outcomes: WriteOutcome[]) => void,
+		private readonly fail: (error: Error) => void
+	) {
+		this.outcomes = new Array<WriteOutcome>(rows);
+		this.#left = rows;
+	}
+
+	resolve(index: number, outcome: WriteOutcome): void {
+		this.outcomes[index] = outcome;
+		this.#left -= 1;
+		if (this.#left === 0 && !this.#settled) {
+			this.#settled = true;
+			this.done(this.outcomes);
+		}
+	}
+
+	reject(error: Error): void {
+		if (this.#settled) return;
+		this.#settled = true;
+		this.fail(error);
+	}
+}
+
+/** A row waiting for its group commit, and where its outcome goes (one object per row, no promise). */
 interface Pending {
 	row: NewPrediction;
-	resolve: (outcome: WriteOutcome) => void;
-	reject: (error: Error) => void;
+	call: Call;
+	index: number;
 }
 
 const DEFAULTS: WriterOptions = { maxRows: 250, maxDelayMs: 2, maxInFlight: 4 };
@@ -77,16 +109,17 @@ export class PredictionWriter {
 
 	/** Records one prediction; resolves once it is committed. */
 	write(row: NewPrediction): Promise<WriteOutcome> {
-		if (this.#closed) return Promise.reject(new PersistenceError('The prediction writer is closed.'));
-		return new Promise<WriteOutcome>((resolve, reject) => {
-			this.#queue.push({ row, resolve, reject });
-			this.#schedule();
-		});
+		return new Promise<WriteOutcome>((resolve, reject) =>
+			this.#enqueue([row], (outcomes) => resolve(outcomes[0] ?? 'written'), reject)
+		);
 	}
 
-	/** Records many predictions; resolves once all are committed. */
+	/**
+	 * Records many predictions; resolves once all are committed, with each row's outcome, or rejects
+	 * at the first that could not be. One promise for the call, however many rows.
+	 */
 	writeMany(rows: readonly NewPrediction[]): Promise<WriteOutcome[]> {
-		return Promise.all(rows.map((row) => this.write(row)));
+		return new Promise<WriteOutcome[]>((resolve, reject) => this.#enqueue(rows, resolve, reject));
 	}
 
 	stats(): WriterStats {
@@ -101,6 +134,18 @@ export class PredictionWriter {
 			this.#drain();
 			if (this.#inFlight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
 		}
+	}
+
+	#enqueue(
+		rows: readonly NewPrediction[],
+		done: (outcomes: WriteOutcome[]) => void,
+		fail: (error: Error) => void
+	): void {
+		if (this.#closed) return fail(new PersistenceError('The prediction writer is closed.'));
+		if (rows.length === 0) return done([]);
+		const call = new Call(rows.length, done, fail);
+		rows.forEach((row, index) => this.#queue.push({ row, call, index }));
+		this.#schedule();
 	}
 
 	#schedule(): void {
@@ -150,7 +195,8 @@ export class PredictionWriter {
 		try {
 			const written = rowsOf<{ id: string }>(await this.#db.execute(insertStatement(batch)));
 			const ids = new Set(written.map((row) => row.id));
-			for (const pending of batch) pending.resolve(ids.has(pending.row.id) ? 'written' : 'duplicate');
+			for (const { row, call, index } of batch)
+				call.resolve(index, ids.has(row.id) ? 'written' : 'duplicate');
 			this.#stats.rowsWritten += written.length;
 		} catch (error) {
 			throw rejectAll(batch, error);
@@ -161,7 +207,7 @@ export class PredictionWriter {
 	async #copy(copyIn: CopyIn, batch: readonly Pending[]): Promise<void> {
 		try {
 			await copyIn.copyIn(COPY_STATEMENT, copyText(batch));
-			for (const pending of batch) pending.resolve('written');
+			for (const { call, index } of batch) call.resolve(index, 'written');
 			this.#stats.rowsWritten += batch.length;
 		} catch (error) {
 			throw rejectAll(batch, error);
@@ -174,7 +220,7 @@ function rejectAll(batch: readonly Pending[], cause: unknown): PersistenceError 
 	const failure = new PersistenceError('The decision could not be recorded; the database is unavailable.', {
 		cause
 	});
-	for (const pending of batch) pending.reject(failure);
+	for (const { call } of batch) call.reject(failure);
 	return failure;
 }
 

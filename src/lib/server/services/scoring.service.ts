@@ -102,7 +102,7 @@ export type PredictionSink = Pick<PredictionWriter, 'write' | 'writeMany'>;
 
 /**
  * Rows of a batch scored, assembled and handed to the writer together: the writer's default group
- * size, so that each chunk is one INSERT, sent while later chunks are still in the workers.
+ * size, so that each chunk is one group commit, sent while later chunks are still in the workers.
  */
 const BATCH_CHUNK_ROWS = 250;
 
@@ -174,32 +174,45 @@ export class ScoringService {
 		}
 		// In chunks, so that the first rows are being written while the last are still scored.
 		const chunks: Promise<void>[] = [];
-		for (let start = 0; start < pending.length; start += BATCH_CHUNK_ROWS) {
+		let failed = false;
+		let previous: Promise<unknown> | undefined;
+		for (let start = 0; start < pending.length && !failed; start += BATCH_CHUNK_ROWS) {
 			// A turn of the event loop between chunks lets the pool send each to the workers on its
 			// own, so that the first comes back (and goes to the database) while the next are scored.
-			if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+			if (start > 0) {
+				await new Promise((resolve) => setImmediate(resolve));
+				if (failed) break;
+			}
 			const chunk = pending.slice(start, start + BATCH_CHUNK_ROWS);
-			chunks.push(
-				this.#run(
-					version,
-					chunk.map((v) => v.applicant)
-				).then((rows) => {
-					const records: NewPrediction[] = [];
-					chunk.forEach(({ index, applicant }, i) => {
-						const row = rows[i];
-						if (!row) throw new Error('the engine returned fewer rows than it was given');
-						const { prediction, result } = this.#assemble(caller, version, applicant, row, started, {
-							idempotencyKey: request.requestId ? `${request.requestId}/${index}` : null,
-							explain: request.explain === true,
-							batchId,
-							policy
-						});
-						records.push(prediction);
-						results[index] = { index, ok: true, ...result };
-					});
-					return this.#record(() => this.writer.writeMany(records)).then(() => undefined);
-				})
+			const scored = this.#runChunk(
+				version,
+				chunk.map((v) => v.applicant),
+				previous
 			);
+			previous = scored;
+			const done = scored.then((rows) => {
+				const records: NewPrediction[] = [];
+				chunk.forEach(({ index, applicant }, i) => {
+					const row = rows[i];
+					if (!row) throw new Error('the engine returned fewer rows than it was given');
+					const { prediction, result } = this.#assemble(caller, version, applicant, row, started, {
+						idempotencyKey: request.requestId ? `${request.requestId}/${index}` : null,
+						explain: request.explain === true,
+						batchId,
+						policy
+					});
+					records.push(prediction);
+					results[index] = { index, ok: true, ...result };
+				});
+				return this.#record(() => this.writer.writeMany(records)).then(() => undefined);
+			});
+			// Handled now: a chunk may fail (overload, database down) before the next turn, long
+			// before `Promise.all` below looks at it, and must not count as an unhandled rejection.
+			// Once one has failed the batch is answered with that error: no further chunk is sent.
+			done.catch(() => {
+				failed = true;
+			});
+			chunks.push(done);
 		}
 		// The batch is answered only once every chunk is recorded; any failure fails it (a retry with
 		// the same requestId then scores only the rows that were not recorded).
@@ -261,6 +274,27 @@ export class ScoringService {
 			return await this.engine.run(version, applicants);
 		} catch (error) {
 			throw asUnavailable(error) ?? error;
+		}
+	}
+
+	/**
+	 * Scores one chunk of a batch. A chunk after the first that finds the pool's queue full waits for
+	 * the chunk before it and asks once more: the batch was admitted with its first chunk, its own
+	 * earlier rows are what fill the queue, and it must not be refused halfway while they drain.
+	 */
+	async #runChunk(
+		version: ModelVersion,
+		applicants: readonly RawApplicant[],
+		previous: Promise<unknown> | undefined
+	): Promise<EngineRow[]> {
+		try {
+			return await this.engine.run(version, applicants);
+		} catch (error) {
+			if (previous === undefined || (error as { code?: unknown } | null)?.code !== 'OVERLOADED') {
+				throw asUnavailable(error) ?? error;
+			}
+			await previous.catch(() => undefined);
+			return this.#run(version, applicants);
 		}
 	}
 
