@@ -55,7 +55,7 @@ interface SafeError {
 /**
  * Errors are logged by name, message, code and stack only. The default serializer copies every
  * enumerable property, and a database driver's error carries the statement's parameters: for a
- * group-commit INSERT, every applicant of the batch.
+ * group commit, every applicant of the batch.
  */
 function safeError(error: unknown, depth = 0): SafeError {
 	if (!(error instanceof Error)) return { type: typeof error, message: String(error) };

@@ -37,7 +37,7 @@ export const LATENCY_BUCKETS_SECONDS = [
 export const PROBABILITY_BUCKETS = [
 	0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1
 ];
-/** Rows per group-commit INSERT (the writer flushes at most 1,000). */
+/** Rows per group commit (the writer flushes at most WRITER_MAX_ROWS). */
 export const FLUSH_ROWS_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 /** How often the pool's busy workers are sampled to integrate busy time. */
 const BUSY_SAMPLE_MS = 100;
@@ -143,12 +143,12 @@ function createInstruments(meter: Meter): Instruments {
 			description: 'Predictions recorded in the database, by model, version, decision and channel.'
 		}),
 		flushRows: meter.createHistogram('credible_prediction_writer_flush_rows', {
-			description: 'Rows written by each group-commit INSERT.',
+			description: 'Rows written by each group commit (COPY and INSERT).',
 			unit: '{row}',
 			advice: { explicitBucketBoundaries: FLUSH_ROWS_BUCKETS }
 		}),
 		flushDuration: meter.createHistogram('credible_prediction_writer_flush_duration_seconds', {
-			description: 'Duration of each group-commit INSERT, by outcome (ok or error).',
+			description: 'Duration of each group commit (COPY and INSERT), by outcome (ok or error).',
 			unit: 's',
 			advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS }
 		})
@@ -300,7 +300,7 @@ function registerObservers(meter: Meter): void {
 	);
 	const writerPending = gauge(
 		'credible_prediction_writer_pending_rows',
-		'Predictions waiting for the next group-commit INSERT.',
+		'Predictions waiting for the next group commit.',
 		'{row}'
 	);
 	meter.addBatchObservableCallback(
