@@ -22,7 +22,7 @@ export async function openCopyIn(url: string, poolSize: number): Promise<CopyIn>
 	const { default: pg } = await import('pg');
 	const { from: copyFrom } = await import('pg-copy-streams');
 	const pool: Pool = new pg.Pool({
-		connectionString: url,
+		connectionString: withLibpqSslModes(url),
 		max: poolSize,
 		// As the main pool: fail fast while the database is down, so that callers can answer 503.
 		connectionTimeoutMillis: 5_000,
@@ -51,4 +51,18 @@ export async function openCopyIn(url: string, poolSize: number): Promise<CopyIn>
 		},
 		close: () => pool.end()
 	};
+}
+
+/**
+ * The URL with `sslmode` read as libpq and postgres.js read it. node-postgres, by default, takes
+ * `require` (and `prefer`, `verify-ca`) for `verify-full`: against a server whose certificate it
+ * cannot verify, every COPY would fail while the application's own queries, through postgres.js,
+ * succeed. `uselibpqcompat=true` gives node-postgres libpq's meanings; a URL that says otherwise
+ * is left as it is.
+ */
+export function withLibpqSslModes(url: string): string {
+	const parsed = new URL(url);
+	if (!parsed.searchParams.has('sslmode') || parsed.searchParams.has('uselibpqcompat')) return url;
+	parsed.searchParams.set('uselibpqcompat', 'true');
+	return parsed.toString();
 }
