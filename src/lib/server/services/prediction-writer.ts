@@ -261,8 +261,8 @@ const COPY_STATEMENT = `copy "${getTableName(predictions)}" (${COLUMNS.map(([, n
 /**
  * Rows in COPY's text format: tab-separated columns, one line per row, `\N` for null, and
  * backslash, tab, line feed and carriage return escaped in every value. Numbers that are not
- * finite are null, as in the JSON of {@link insertStatement}, so that both paths refuse them alike
- * (every numeric column is NOT NULL).
+ * finite are null, as in the JSON of {@link insertStatement}, so that both paths store or refuse
+ * them alike (a NOT NULL column refuses the row).
  */
 function copyText(batch: readonly Pending[]): string {
 	const now = new Date();
