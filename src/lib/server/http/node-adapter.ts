@@ -80,8 +80,7 @@ export function createFastPath(
 			return true;
 		}
 		const requestId = requestIdOf(req);
-		const traceparent = req.headers.traceparent;
-		void runInRequest(requestId, typeof traceparent === 'string' ? traceparent : undefined, () =>
+		void runInRequest(requestId, headerOf(req, 'traceparent'), () =>
 			serve(req, res, url, requestId, options)
 		).catch(() => {
 			send(res, { status: 500, headers: {}, body: '{"error":{"code":"INTERNAL_SERVER_ERROR"}}' }, {});

@@ -229,6 +229,11 @@ const COLUMNS = Object.entries(getTableColumns(predictions)).map(
 	([key, column]) => [key, column.name] as const
 );
 
+/** A row's value for one column, as both ways in write it: `createdAt` defaults to the flush's time. */
+function cellOf(row: NewPrediction, key: string, now: Date): unknown {
+	return key === 'createdAt' ? (row.createdAt ?? now) : row[key as keyof NewPrediction];
+}
+
 /**
  * One INSERT for the whole batch with a single JSON parameter expanded by
  * `json_populate_recordset`: measured 2–3× faster for 1,000 rows than binding ~20,000 separate
@@ -240,7 +245,7 @@ function insertStatement(batch: readonly Pending[]) {
 	const records = batch.map(({ row }) => {
 		const record: Record<string, unknown> = {};
 		for (const [key, name] of COLUMNS) {
-			const value = key === 'createdAt' ? (row.createdAt ?? now) : row[key as keyof NewPrediction];
+			const value = cellOf(row, key, now);
 			record[name] =
 				value instanceof Date
 					? value.toISOString()
@@ -270,8 +275,7 @@ function copyText(batch: readonly Pending[]): string {
 	for (const { row } of batch) {
 		for (let i = 0; i < COLUMNS.length; i++) {
 			const [key] = COLUMNS[i] as (typeof COLUMNS)[number];
-			const value = key === 'createdAt' ? (row.createdAt ?? now) : row[key as keyof NewPrediction];
-			text += (i === 0 ? '' : '\t') + copyField(value);
+			text += (i === 0 ? '' : '\t') + copyField(cellOf(row, key, now));
 		}
 		text += '\n';
 	}

@@ -184,7 +184,7 @@ export class ScoringService {
 				if (failed) break;
 			}
 			const chunk = pending.slice(start, start + BATCH_CHUNK_ROWS);
-			const scored = this.#runChunk(
+			const scored = this.#run(
 				version,
 				chunk.map((v) => v.applicant),
 				previous
@@ -269,32 +269,24 @@ export class ScoringService {
 		});
 	}
 
-	async #run(version: ModelVersion, applicants: readonly RawApplicant[]): Promise<EngineRow[]> {
-		try {
-			return await this.engine.run(version, applicants);
-		} catch (error) {
-			throw asUnavailable(error) ?? error;
-		}
-	}
-
 	/**
-	 * Scores one chunk of a batch. A chunk after the first that finds the pool's queue full waits for
-	 * the chunk before it and asks once more: the batch was admitted with its first chunk, its own
+	 * Runs the model. `drained`, given for a chunk of a batch after the first, makes a full queue wait
+	 * for the chunk before it and ask once more: the batch was admitted with its first chunk, its own
 	 * earlier rows are what fill the queue, and it must not be refused halfway while they drain.
 	 */
-	async #runChunk(
+	async #run(
 		version: ModelVersion,
 		applicants: readonly RawApplicant[],
-		previous: Promise<unknown> | undefined
+		drained?: Promise<unknown>
 	): Promise<EngineRow[]> {
 		try {
 			return await this.engine.run(version, applicants);
 		} catch (error) {
-			if (previous === undefined || (error as { code?: unknown } | null)?.code !== 'OVERLOADED') {
-				throw asUnavailable(error) ?? error;
+			if (drained && (error as { code?: unknown } | null)?.code === 'OVERLOADED') {
+				await drained.catch(() => undefined);
+				return this.#run(version, applicants);
 			}
-			await previous.catch(() => undefined);
-			return this.#run(version, applicants);
+			throw asUnavailable(error) ?? error;
 		}
 	}
 
