@@ -10,10 +10,10 @@ import type { Pool } from 'pg';
 
 export interface CopyIn {
 	/**
-	 * Runs `statement` (a `COPY … FROM STDIN`) with `data` in COPY's text format, in a transaction of
-	 * its own: resolves once PostgreSQL has committed it, rejects with the server's error otherwise.
+	 * Runs `statement` (a `COPY … FROM STDIN`) with `data` in the format it names, in a transaction
+	 * of its own: resolves once PostgreSQL has committed it, rejects with the server's error otherwise.
 	 */
-	copyIn(statement: string, data: string): Promise<void>;
+	copyIn(statement: string, data: string | Uint8Array): Promise<void>;
 	close(): Promise<void>;
 }
 

@@ -11,6 +11,7 @@
  */
 import { getTableColumns, getTableName, sql } from 'drizzle-orm';
 import { rowsOf, type Database } from '../db';
+import { BinaryCopyEncoder, columnKind } from '../db/copy-binary';
 import type { CopyIn } from '../db/copy-in';
 import { predictions, type NewPrediction } from '../db/schema';
 
@@ -206,7 +207,7 @@ export class PredictionWriter {
 	/** COPYs rows without an idempotency key (a random UUID each: no conflict to look for). */
 	async #copy(copyIn: CopyIn, batch: readonly Pending[]): Promise<void> {
 		try {
-			await copyIn.copyIn(COPY_STATEMENT, copyText(batch));
+			await copyIn.copyIn(COPY_STATEMENT, copyData(batch));
 			for (const { call, index } of batch) call.resolve(index, 'written');
 			this.#stats.rowsWritten += batch.length;
 		} catch (error) {
@@ -261,38 +262,21 @@ function insertStatement(batch: readonly Pending[]) {
 		on conflict do nothing returning id`;
 }
 
-const COPY_STATEMENT = `copy "${getTableName(predictions)}" (${COLUMNS.map(([, name]) => `"${name}"`).join(', ')}) from stdin`;
+const COPY_STATEMENT = `copy "${getTableName(predictions)}" (${COLUMNS.map(([, name]) => `"${name}"`).join(', ')}) from stdin (format binary)`;
+
+/** COPY's binary form of each column, in {@link COLUMNS}' order. */
+const COPY_ENCODER = new BinaryCopyEncoder(Object.values(getTableColumns(predictions)).map(columnKind));
 
 /**
- * Rows in COPY's text format: tab-separated columns, one line per row, `\N` for null, and
- * backslash, tab, line feed and carriage return escaped in every value. Numbers that are not
- * finite are null, as in the JSON of {@link insertStatement}, so that both paths store or refuse
- * them alike (a NOT NULL column refuses the row).
+ * Rows in COPY's binary format. Numbers that are not finite are null, as in the JSON of
+ * {@link insertStatement}, so that both paths store or refuse them alike (a NOT NULL column refuses
+ * the row).
  */
-function copyText(batch: readonly Pending[]): string {
+function copyData(batch: readonly Pending[]): Buffer {
 	const now = new Date();
-	let text = '';
-	for (const { row } of batch) {
-		for (let i = 0; i < COLUMNS.length; i++) {
-			const [key] = COLUMNS[i] as (typeof COLUMNS)[number];
-			text += (i === 0 ? '' : '\t') + copyField(cellOf(row, key, now));
-		}
-		text += '\n';
-	}
-	return text;
-}
-
-const COPY_SPECIAL = /[\\\t\n\r]/;
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-
-function copyField(value: unknown): string {
-	if (value === null || value === undefined) return '\\N';
-	if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '\\N';
-	if (value instanceof Date) return value.toISOString();
-	// bytea in hex form, its backslash escaped for COPY.
-	if (value instanceof Uint8Array) return `\\${byteaText(value)}`;
-	const text = typeof value === 'string' ? value : JSON.stringify(value);
-	return COPY_SPECIAL.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c] ?? c) : text;
+	return COPY_ENCODER.encode(batch, ({ row }, i) =>
+		cellOf(row, (COLUMNS[i] as (typeof COLUMNS)[number])[0], now)
+	);
 }
 
 /** Bytes in PostgreSQL's hex text form (`\x…`), which a `bytea` column reads. */
