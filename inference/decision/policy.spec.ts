@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../manifest';
 import { loadTinyTrees } from '../test-fixtures/fixtures';
@@ -88,6 +89,40 @@ describe('reason codes', () => {
 		expect(d.reasons).toHaveLength(MAX_REASONS);
 		// purpose2 (0.9) shares R01 with income (0.1): only the stronger one is listed.
 		expect(d.reasons.map((r) => r.feature)).toEqual(['purpose2', 'age2', 'grade2', 'income2']);
+	});
+
+	it('should rank as a stable sort would: strongest first, ties in manifest order, NaN and ≤ 0 left out', () => {
+		const m = structuredClone(manifest);
+		// Eight features over three reason codes, so that codes repeat.
+		m.features = Array.from({ length: 8 }, (_, i) => ({
+			...(manifest.features[i % manifest.features.length] as Manifest['features'][number]),
+			name: `f${i}`,
+			reason: { code: `C${i % 3}`, text: `reason ${i % 3}` }
+		}));
+		const policy = createDecisionPolicy(m);
+		const reference = (shap: number[]) => {
+			const adverse = shap.flatMap((v, i) => (v > 0 ? [i] : [])).sort((a, b) => shap[b]! - shap[a]!);
+			const codes = new Set<string>();
+			return adverse
+				.filter((i) => {
+					const code = m.features[i]!.reason.code;
+					return codes.has(code) ? false : (codes.add(code), true);
+				})
+				.slice(0, MAX_REASONS)
+				.map((i) => `f${i}`);
+		};
+		const value = fc.oneof(
+			fc.constantFrom(0, -0, 0.5, 1, Number.NaN, 5e-324),
+			fc.double({ min: -2, max: 2 })
+		);
+		fc.assert(
+			fc.property(fc.array(value, { minLength: 8, maxLength: 8 }), (shap) => {
+				expect(policy.decide(0.5, shap, 0, () => null).reasons.map((r) => r.feature)).toEqual(
+					reference(shap)
+				);
+			}),
+			{ numRuns: 2000 }
+		);
 	});
 
 	it('should compute points and band along with the decision', () => {

@@ -49,9 +49,15 @@ export function scorePoints(p: number, scaling: Policy['scaling']): number {
 
 /** The first band whose `maxProbability` is at or above p. */
 export function riskBand(p: number, bands: Policy['bands']): { name: string; label: string } {
-	const band = bands.find((b) => p <= b.maxProbability) ?? bands[bands.length - 1];
+	const band = bands[bandIndex(p, bands)];
 	if (band === undefined) throw new Error('policy has no bands');
 	return { name: band.name, label: band.label };
+}
+
+/** Index of {@link riskBand}'s band: the first at or above p, else the last. */
+function bandIndex(p: number, bands: Policy['bands']): number {
+	const i = bands.findIndex((b) => p <= b.maxProbability);
+	return i === -1 ? bands.length - 1 : i;
 }
 
 /** approve when p < approveBelow, decline when p ≥ declineAtOrAbove, review in between. */
@@ -87,22 +93,31 @@ export function createDecisionPolicy(manifest: Manifest): DecisionPolicy {
 	const { policy, features } = manifest;
 	const n = features.length;
 	const names = features.map((f) => f.name);
+	// Every decision of a band shares its { name, label }: one object per band, not per decision.
+	const bands = policy.bands.map((b) => ({ name: b.name, label: b.label }));
+	/** Scratch for `reasons` (one decision at a time: the policy runs on one thread). */
+	const adverse = new Int32Array(n);
 	function reasons(
 		shap: ArrayLike<number>,
 		at: number,
 		value: (i: number) => number | string | null
 	): ReasonCode[] {
-		const adverse: number[] = [];
-		for (let i = 0; i < n; i++) if ((shap[at + i] ?? 0) > 0) adverse.push(i);
-		// Strongest first; ties keep manifest order (sort is stable).
-		adverse.sort((a, b) => (shap[at + b] ?? 0) - (shap[at + a] ?? 0));
+		// The features that raised the risk, strongest first, ties in manifest order: an insertion
+		// sort that moves an entry only past strictly weaker ones (n is a few dozen at most).
+		let m = 0;
+		for (let i = 0; i < n; i++) {
+			const v = shap[at + i] ?? 0;
+			if (!(v > 0)) continue;
+			let j = m++;
+			for (; j > 0 && (shap[at + adverse[j - 1]!] ?? 0) < v; j--) adverse[j] = adverse[j - 1]!;
+			adverse[j] = i;
+		}
 		const out: ReasonCode[] = [];
-		const codes = new Set<string>();
-		for (const i of adverse) {
+		for (let k = 0; k < m && out.length < MAX_REASONS; k++) {
+			const i = adverse[k]!;
 			const f = features[i];
 			// Two features sharing a reason code would read as one reason given twice.
-			if (f === undefined || codes.has(f.reason.code)) continue;
-			codes.add(f.reason.code);
+			if (f === undefined || out.some((r) => r.code === f.reason.code)) continue;
 			out.push({
 				feature: f.name,
 				code: f.reason.code,
@@ -110,7 +125,6 @@ export function createDecisionPolicy(manifest: Manifest): DecisionPolicy {
 				contribution: shap[at + i] ?? 0,
 				value: value(i)
 			});
-			if (out.length === MAX_REASONS) break;
 		}
 		return out;
 	}
@@ -124,7 +138,7 @@ export function createDecisionPolicy(manifest: Manifest): DecisionPolicy {
 		return {
 			decision: decisionFor(p, policy.cutoffs),
 			points: scorePoints(p, policy.scaling),
-			band: riskBand(p, policy.bands),
+			band: bands[bandIndex(p, policy.bands)] ?? riskBand(p, policy.bands),
 			reasons: reasons(shap, at, value)
 		};
 	}

@@ -191,6 +191,8 @@ export class ScoringService {
 			);
 			previous = scored;
 			const done = scored.then((rows) => {
+				// One moment for the rows of a chunk: they were scored together.
+				const now = new Date();
 				const records: NewPrediction[] = [];
 				chunk.forEach(({ index, applicant }, i) => {
 					const row = rows[i];
@@ -199,7 +201,8 @@ export class ScoringService {
 						idempotencyKey: request.requestId ? `${request.requestId}/${index}` : null,
 						explain: request.explain === true,
 						batchId,
-						policy
+						policy,
+						now
 					});
 					records.push(prediction);
 					results[index] = { index, ok: true, ...result };
@@ -308,7 +311,14 @@ export class ScoringService {
 		applicant: RawApplicant,
 		row: EngineRow,
 		started: number,
-		options: { idempotencyKey: string | null; explain: boolean; batchId?: string; policy?: DecisionPolicy }
+		options: {
+			idempotencyKey: string | null;
+			explain: boolean;
+			batchId?: string;
+			policy?: DecisionPolicy;
+			/** When the decision is made (default: now). */
+			now?: Date;
+		}
 	): { prediction: NewPrediction; result: ScoreResult } {
 		const { manifest } = version;
 		const features = manifest.features;
@@ -316,7 +326,7 @@ export class ScoringService {
 			return applicant[features[i]?.name ?? ''] ?? null;
 		});
 		const id = randomUUID();
-		const createdAt = new Date();
+		const createdAt = options.now ?? new Date();
 		const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
 		const prediction: NewPrediction = {
 			id,
@@ -357,7 +367,7 @@ export class ScoringService {
 				? explanationOf(version, applicant, shapByFeature(version, row.shap), row.baseValue, row.margin)
 				: undefined,
 			latencyMs,
-			createdAt: createdAt.toISOString(),
+			createdAt: isoString(createdAt),
 			replayed: false
 		};
 		return { prediction, result };
@@ -448,8 +458,29 @@ function requesterOf(caller: Pick<Caller, 'principal'>): string {
 	return `${caller.principal.kind}:${caller.principal.id}`;
 }
 
+const models = new WeakMap<ModelVersion, { id: string; version: string }>();
+
+/** A version's `{ id, version }`, one object per version that every result shares. */
 function modelOf(version: ModelVersion): { id: string; version: string } {
-	return { id: version.manifest.model.id, version: version.manifest.model.version };
+	let model = models.get(version);
+	if (!model) {
+		model = { id: version.manifest.model.id, version: version.manifest.model.version };
+		models.set(version, model);
+	}
+	return model;
+}
+
+let lastDate = Number.NaN;
+let lastIso = '';
+
+/** `toISOString`, remembered for the last instant: the rows of a batch chunk share theirs. */
+function isoString(date: Date): string {
+	const time = date.getTime();
+	if (time !== lastDate) {
+		lastIso = date.toISOString();
+		lastDate = time;
+	}
+	return lastIso;
 }
 
 function sameApplicant(a: Record<string, unknown>, b: Record<string, unknown>): boolean {

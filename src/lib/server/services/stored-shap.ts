@@ -8,8 +8,17 @@ import type { Prediction } from '../db/schema';
 
 const BYTES = 8;
 
-/** The stored form of SHAP values given in manifest order. */
+const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
+
+/**
+ * The stored form of SHAP values given in manifest order. A Float64Array on a little-endian host
+ * (every platform Node.js runs on in practice) already is that form: its bytes are shared, not
+ * copied, so the caller must not change the values afterwards.
+ */
 export function encodeShap(values: ArrayLike<number>): Buffer {
+	if (LITTLE_ENDIAN && values instanceof Float64Array) {
+		return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+	}
 	const bytes = Buffer.allocUnsafe(values.length * BYTES);
 	for (let i = 0; i < values.length; i++) bytes.writeDoubleLE(values[i] ?? 0, i * BYTES);
 	return bytes;
