@@ -12,10 +12,19 @@
  * Figures depend on the machine; the load generator shares it with the server.
  */
 import autocannon, { type Result } from 'autocannon';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import postgres from 'postgres';
+import {
+	batchCall,
+	benchEnv,
+	createServiceAccount,
+	fetchToken,
+	freshDatabase,
+	goldenApplicants,
+	startServer,
+	stopServer
+} from './bench-server';
 
 const PORT = Number(process.env.BENCH_PORT ?? 3499);
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -29,6 +38,12 @@ const usePglite = process.env.BENCH_DB === 'pglite';
 /** What to drive (BENCH_TARGETS, default all three): `rest`, `trpc`, `batch`. */
 /** 1,000-row batch calls per telemetry mode (BENCH_BATCH_CALLS, default 50). */
 const BATCH_CALLS = Number(process.env.BENCH_BATCH_CALLS ?? 50);
+/**
+ * Untimed 1,000-row calls before those (BENCH_BATCH_WARMUP, default 10): a server just started runs
+ * the batch path's code unoptimised for its first few calls, which is not the steady state the
+ * figure is for. Their rows are recorded and counted like the others.
+ */
+const BATCH_WARMUP = Number(process.env.BENCH_BATCH_WARMUP ?? 10);
 const TARGETS = new Set((process.env.BENCH_TARGETS ?? 'rest,trpc,batch').split(',').map((t) => t.trim()));
 /** Extra Node.js flags for the server, e.g. `--cpu-prof --cpu-prof-dir=.data/bench/prof`. */
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
@@ -47,10 +62,7 @@ interface Row {
 	p99: number;
 }
 
-const applicants = readFileSync('models/lending-club/xgb-1.0.0/golden.jsonl', 'utf8')
-	.trim()
-	.split('\n')
-	.map((line) => (JSON.parse(line) as { raw: Record<string, unknown> }).raw);
+const applicants = goldenApplicants();
 
 /**
  * Telemetry modes to measure, in order (BENCH_OTEL, comma-separated, repeats allowed, default
@@ -69,11 +81,20 @@ async function main(): Promise<void> {
 	const { env, cleanup } = await prepareDatabase();
 	const secret = createServiceAccount(env);
 	const rows: (Row & { mode: string })[] = [];
-	const batches: { mode: string; latencies: number[] }[] = [];
+	const batches: { mode: string; latencies: number[]; calls: number }[] = [];
 	for (const mode of MODES) {
-		const server = await startServer({ ...env, OTEL_SDK_DISABLED: mode === 'off' ? 'true' : 'false' });
+		const server = await startServer(
+			{ ...env, OTEL_SDK_DISABLED: mode === 'off' ? 'true' : 'false' },
+			{ nodeArgs: NODE_ARGS }
+		);
 		try {
-			const token = await fetchToken(secret.clientId, secret.clientSecret);
+			const token = await fetchToken(BASE, secret.clientId, secret.clientSecret);
+			// Warm-up call (counted in the expected total).
+			await fetch(`${BASE}/api/v1/models/lending-club/score`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+				body: JSON.stringify({ applicant: applicants[0] })
+			});
 			const body = JSON.stringify({ applicant: applicants[0] });
 			for (const connections of TARGETS.has('rest') ? CONNECTIONS : []) {
 				const row = await run(
@@ -90,7 +111,10 @@ async function main(): Promise<void> {
 				const row = await run('tRPC scoring.score', connections, token, '/trpc/scoring.score', trpcBody);
 				rows.push({ ...row, mode });
 			}
-			if (TARGETS.has('batch')) batches.push({ mode, latencies: await batchRuns(token) });
+			if (TARGETS.has('batch')) {
+				const latencies = await batchRuns(token);
+				batches.push({ mode, latencies, calls: BATCH_WARMUP + latencies.length });
+			}
 		} finally {
 			await stopServer(server);
 		}
@@ -99,7 +123,7 @@ async function main(): Promise<void> {
 	// One warm-up call per server start is counted too.
 	const ok =
 		rows.reduce((sum, row) => sum + row.ok, 0) +
-		batches.reduce((sum, b) => sum + b.latencies.length * 1000, 0) +
+		batches.reduce((sum, b) => sum + b.calls * 1000, 0) +
 		MODES.length;
 	await cleanup();
 
@@ -121,8 +145,9 @@ async function main(): Promise<void> {
 		const pct = (p: number) =>
 			sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]?.toFixed(1);
 		console.log(
-			`\nBatch of 1,000 rows (REST, telemetry ${mode}, %d calls): P50 ${pct(50)} ms, P95 ${pct(95)} ms, max ${sorted.at(-1)?.toFixed(1)} ms`,
-			sorted.length
+			`\nBatch of 1,000 rows (REST, telemetry ${mode}, %d calls after %d untimed): P50 ${pct(50)} ms, P95 ${pct(95)} ms, max ${sorted.at(-1)?.toFixed(1)} ms`,
+			sorted.length,
+			BATCH_WARMUP
 		);
 	}
 	printOverhead(rows);
@@ -161,96 +186,16 @@ function printOverhead(rows: readonly (Row & { mode: string })[]): void {
 }
 
 async function prepareDatabase(): Promise<{ env: NodeJS.ProcessEnv; cleanup: () => Promise<void> }> {
-	const base: NodeJS.ProcessEnv = {
-		...process.env,
-		NODE_ENV: 'production',
-		PORT: String(PORT),
-		HOST: '127.0.0.1',
-		LOG_LEVEL: 'warn',
-		JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123',
-		TOTP_ENCRYPTION_KEY: '0'.repeat(64),
-		CREDIBLE_ADMIN_PASSWORD: 'bench-admin-password-1',
-		// The benchmark measures the service, not the limiter; the limit itself is tested elsewhere.
-		RATE_LIMIT_PER_SECOND: '1000000'
-	};
+	const base = benchEnv(PORT);
 	if (usePglite) {
 		rmSync('.data/bench', { recursive: true, force: true });
 		return { env: { ...base, PGLITE_DIR }, cleanup: () => Promise.resolve() };
 	}
-	const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-	const name = `credible_bench_${Date.now()}`;
-	const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-	await admin.unsafe(`create database "${name}"`);
-	const url = new URL(adminUrl);
-	url.pathname = `/${name}`;
-	return {
-		env: { ...base, DATABASE_URL: url.toString() },
-		cleanup: async () => {
-			await admin.unsafe(`drop database if exists "${name}" with (force)`);
-			await admin.end();
-		}
-	};
-}
-
-function createServiceAccount(env: NodeJS.ProcessEnv): { clientId: string; clientSecret: string } {
-	const out = execFileSync(
-		'npx',
-		['tsx', 'src/cli/credible.ts', 'service-account', 'create', 'bench', '--role', 'scorer'],
-		{
-			env,
-			encoding: 'utf8'
-		}
+	const database = await freshDatabase(
+		process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+		'api'
 	);
-	const clientId = /client[ _-]?id:?\s+(\S+)/i.exec(out)?.[1];
-	const clientSecret = /client[ _-]?secret:?\s+(\S+)/i.exec(out)?.[1];
-	if (!clientId || !clientSecret) throw new Error(`could not read the credentials from:\n${out}`);
-	return { clientId, clientSecret };
-}
-
-async function startServer(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-	const server = spawn(process.execPath, [...NODE_ARGS, 'server.js'], {
-		env,
-		stdio: ['ignore', 'ignore', 'inherit']
-	});
-	for (let i = 0; i < 120; i++) {
-		try {
-			const response = await fetch(`${BASE}/readyz`);
-			if (response.ok) return server;
-		} catch {
-			// not listening yet
-		}
-		await sleep(500);
-	}
-	server.kill('SIGKILL');
-	throw new Error('the server did not become ready');
-}
-
-async function stopServer(server: ChildProcess): Promise<void> {
-	const exited = new Promise((resolve) => server.once('exit', resolve));
-	server.kill('SIGTERM');
-	await exited;
-}
-
-async function fetchToken(clientId: string, clientSecret: string): Promise<string> {
-	const response = await fetch(`${BASE}/api/v1/oauth/token`, {
-		method: 'POST',
-		headers: { 'content-type': 'application/x-www-form-urlencoded' },
-		body: new URLSearchParams({
-			grant_type: 'client_credentials',
-			client_id: clientId,
-			client_secret: clientSecret
-		})
-	});
-	const body = (await response.json()) as { access_token?: string };
-	if (!body.access_token)
-		throw new Error(`token exchange failed: ${response.status} ${JSON.stringify(body)}`);
-	// Warm-up call (counted in the expected total).
-	await fetch(`${BASE}/api/v1/models/lending-club/score`, {
-		method: 'POST',
-		headers: { 'content-type': 'application/json', authorization: `Bearer ${body.access_token}` },
-		body: JSON.stringify({ applicant: applicants[0] })
-	});
-	return body.access_token;
+	return { env: { ...base, DATABASE_URL: database.url }, cleanup: database.drop };
 }
 
 async function run(
@@ -307,16 +252,9 @@ async function batchRuns(token: string): Promise<number[]> {
 	const rows = Array.from({ length: 1000 }, (_, i) => applicants[i % applicants.length]);
 	const body = JSON.stringify({ applicants: rows });
 	const latencies: number[] = [];
-	for (let i = 0; i < BATCH_CALLS; i++) {
-		const started = performance.now();
-		const response = await fetch(`${BASE}/api/v1/models/lending-club/score/batch`, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-			body
-		});
-		await response.arrayBuffer();
-		if (!response.ok) throw new Error(`batch failed: ${response.status}`);
-		latencies.push(performance.now() - started);
+	for (let i = 0; i < BATCH_WARMUP + BATCH_CALLS; i++) {
+		const ms = await batchCall(BASE, token, body);
+		if (i >= BATCH_WARMUP) latencies.push(ms);
 	}
 	return latencies;
 }
