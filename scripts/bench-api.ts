@@ -18,6 +18,7 @@ import postgres from 'postgres';
 import {
 	batchCall,
 	benchEnv,
+	cpuReference,
 	createServiceAccount,
 	fetchToken,
 	freshDatabase,
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
 	const { env, cleanup } = await prepareDatabase();
 	const secret = createServiceAccount(env);
 	const rows: (Row & { mode: string })[] = [];
-	const batches: { mode: string; latencies: number[]; calls: number }[] = [];
+	const batches: { mode: string; latencies: number[]; calls: number; reference: string }[] = [];
 	for (const mode of MODES) {
 		const server = await startServer(
 			{ ...env, OTEL_SDK_DISABLED: mode === 'off' ? 'true' : 'false' },
@@ -112,8 +113,10 @@ async function main(): Promise<void> {
 				rows.push({ ...row, mode });
 			}
 			if (TARGETS.has('batch')) {
+				const before = cpuReference();
 				const latencies = await batchRuns(token);
-				batches.push({ mode, latencies, calls: BATCH_WARMUP + latencies.length });
+				const reference = `${before.toFixed(1)} / ${cpuReference().toFixed(1)}`;
+				batches.push({ mode, latencies, calls: BATCH_WARMUP + latencies.length, reference });
 			}
 		} finally {
 			await stopServer(server);
@@ -140,12 +143,12 @@ async function main(): Promise<void> {
 			`| ${r.mode} | ${r.target} | ${r.connections} | ${r.requests} | ${r.ok} | ${r.non2xx} | ${r.errors} | ${Math.round(r.rps)} | ${r.p50} | ${r.p95} | ${r.p99} |`
 		);
 	}
-	for (const { mode, latencies } of batches) {
+	for (const { mode, latencies, reference } of batches) {
 		const sorted = [...latencies].sort((a, b) => a - b);
 		const pct = (p: number) =>
 			sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]?.toFixed(1);
 		console.log(
-			`\nBatch of 1,000 rows (REST, telemetry ${mode}, %d calls after %d untimed): P50 ${pct(50)} ms, P95 ${pct(95)} ms, max ${sorted.at(-1)?.toFixed(1)} ms`,
+			`\nBatch of 1,000 rows (REST, telemetry ${mode}, %d calls after %d untimed): P50 ${pct(50)} ms, P95 ${pct(95)} ms, max ${sorted.at(-1)?.toFixed(1)} ms (machine reference before / after: ${reference} ms)`,
 			sorted.length,
 			BATCH_WARMUP
 		);

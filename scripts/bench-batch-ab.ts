@@ -12,12 +12,14 @@
  *
  * Options: `--a DIR`, `--b DIR` (built checkouts: `server.js`, `build/`, `dist/`, `models/`;
  * default both `.`), `--a-env "K=V …"`, `--b-env "K=V …"` (extra environment, e.g.
- * `WRITER_MAX_IN_FLIGHT=2`), `--a-node-args`, `--b-node-args`, `--pairs` (default 80),
- * `--warmup` (default 10). The database is BENCH_DATABASE_URL's server (default the local one).
+ * `WRITER_MAX_IN_FLIGHT=2`), `--a-node-args`, `--b-node-args`, `--a-sql`, `--b-sql` (run on that
+ * side's database once it is migrated, e.g. to measure what an index costs), `--pairs` (default
+ * 80), `--warmup` (default 10). The database is BENCH_DATABASE_URL's server (default the local one).
  */
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import postgres from 'postgres';
 import {
 	batchCall,
 	benchEnv,
@@ -37,6 +39,8 @@ const { values: args } = parseArgs({
 		'b-env': { type: 'string', default: '' },
 		'a-node-args': { type: 'string', default: '' },
 		'b-node-args': { type: 'string', default: '' },
+		'a-sql': { type: 'string', default: '' },
+		'b-sql': { type: 'string', default: '' },
 		pairs: { type: 'string', default: '80' },
 		warmup: { type: 'string', default: '10' }
 	}
@@ -47,6 +51,7 @@ interface Side {
 	dir: string;
 	env: Record<string, string>;
 	nodeArgs: string[];
+	sql: string;
 	port: number;
 	base: string;
 	token: string;
@@ -93,6 +98,7 @@ async function main(): Promise<void> {
 		dir: path.resolve(name === 'A' ? args.a : args.b),
 		env: parseEnv(name === 'A' ? args['a-env'] : args['b-env']),
 		nodeArgs: (name === 'A' ? args['a-node-args'] : args['b-node-args']).split(' ').filter((a) => a !== ''),
+		sql: name === 'A' ? args['a-sql'] : args['b-sql'],
 		port: 3497 + i,
 		base: `http://127.0.0.1:${3497 + i}`,
 		token: '',
@@ -111,6 +117,11 @@ async function main(): Promise<void> {
 				DATABASE_URL: database.url
 			};
 			const secret = createServiceAccount(env);
+			if (side.sql !== '') {
+				const db = postgres(database.url, { max: 1, onnotice: () => {} });
+				await db.unsafe(side.sql);
+				await db.end();
+			}
 			servers.push(await startServer(env, { nodeArgs: side.nodeArgs, cwd: side.dir }));
 			side.token = await fetchToken(side.base, secret.clientId, secret.clientSecret);
 		}
@@ -129,7 +140,11 @@ async function main(): Promise<void> {
 	console.log('| side | build | extra settings | P25 | P50 | P75 | min |');
 	console.log('|---|---|---|---:|---:|---:|---:|');
 	for (const side of sides) {
-		const settings = [...Object.entries(side.env).map(([k, v]) => `${k}=${v}`), ...side.nodeArgs].join(' ');
+		const settings = [
+			...Object.entries(side.env).map(([k, v]) => `${k}=${v}`),
+			...side.nodeArgs,
+			...(side.sql === '' ? [] : [`SQL: ${side.sql}`])
+		].join(' ');
 		console.log(
 			`| ${side.name} | ${side.dir} | ${settings || '—'} | ${[0.25, 0.5, 0.75, 0].map((q) => quantile(side.latencies, q).toFixed(1)).join(' | ')} |`
 		);

@@ -123,3 +123,20 @@ export async function batchCall(base: string, token: string, body: string): Prom
 	if (!response.ok) throw new Error(`batch failed: ${response.status}`);
 	return performance.now() - started;
 }
+
+/**
+ * A fixed single-thread workload (JSON of 1,000 applicants, there and back, ten times), in ms:
+ * the best of five. This VM's speed drifts by up to ±30 % within minutes; printed beside a
+ * result, it tells a slow spell of the machine from a slow build.
+ */
+export function cpuReference(): number {
+	const applicants = goldenApplicants();
+	const rows = Array.from({ length: 1000 }, (_, i) => applicants[i % applicants.length]);
+	let best = Infinity;
+	for (let round = 0; round < 5; round++) {
+		const started = performance.now();
+		for (let i = 0; i < 10; i++) JSON.parse(JSON.stringify(rows));
+		best = Math.min(best, performance.now() - started);
+	}
+	return best;
+}
