@@ -90,13 +90,13 @@ async function main(): Promise<void> {
 		);
 		try {
 			const token = await fetchToken(BASE, secret.clientId, secret.clientSecret);
+			const body = JSON.stringify({ applicant: applicants[0] });
 			// Warm-up call (counted in the expected total).
 			await fetch(`${BASE}/api/v1/models/lending-club/score`, {
 				method: 'POST',
 				headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-				body: JSON.stringify({ applicant: applicants[0] })
+				body
 			});
-			const body = JSON.stringify({ applicant: applicants[0] });
 			for (const connections of TARGETS.has('rest') ? CONNECTIONS : []) {
 				const row = await run(
 					'REST POST /api/v1/models/lending-club/score',

@@ -88,6 +88,9 @@ function quantile(values: readonly number[], q: number): number {
 async function main(): Promise<void> {
 	const pairs = Number(args.pairs);
 	const warmup = Number(args.warmup);
+	// The sign test's exact sum underflows beyond ~1,000 pairs; more would not be needed anyway.
+	if (!Number.isInteger(pairs) || pairs < 1 || pairs > 1000) throw new Error('--pairs: 1 to 1,000');
+	if (!Number.isInteger(warmup) || warmup < 0) throw new Error('--warmup: a whole number');
 	const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 	const applicants = goldenApplicants();
 	const body = JSON.stringify({
