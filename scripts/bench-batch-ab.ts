@@ -22,6 +22,7 @@ import type { ChildProcess } from 'node:child_process';
 import postgres from 'postgres';
 import {
 	batchCall,
+	batchRows,
 	benchEnv,
 	createServiceAccount,
 	fetchToken,
@@ -92,10 +93,7 @@ async function main(): Promise<void> {
 	if (!Number.isInteger(pairs) || pairs < 1 || pairs > 1000) throw new Error('--pairs: 1 to 1,000');
 	if (!Number.isInteger(warmup) || warmup < 0) throw new Error('--warmup: a whole number');
 	const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-	const applicants = goldenApplicants();
-	const body = JSON.stringify({
-		applicants: Array.from({ length: 1000 }, (_, i) => applicants[i % applicants.length])
-	});
+	const body = JSON.stringify({ applicants: batchRows(goldenApplicants()) });
 	const sides: Side[] = (['A', 'B'] as const).map((name, i) => ({
 		name,
 		dir: path.resolve(name === 'A' ? args.a : args.b),

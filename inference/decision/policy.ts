@@ -135,10 +135,12 @@ export function createDecisionPolicy(manifest: Manifest): DecisionPolicy {
 		at: number,
 		value: (i: number) => number | string | null
 	): Decision {
+		const band = bands[bandIndex(p, policy.bands)];
+		if (band === undefined) throw new Error('policy has no bands');
 		return {
 			decision: decisionFor(p, policy.cutoffs),
 			points: scorePoints(p, policy.scaling),
-			band: bands[bandIndex(p, policy.bands)] ?? riskBand(p, policy.bands),
+			band,
 			reasons: reasons(shap, at, value)
 		};
 	}
