@@ -67,6 +67,13 @@ export const featureSchema = z.object({
 	categoryLabels: z.record(z.string(), z.string()).nullable(),
 	/** Whether the applicant may leave it unknown (null in JSON, empty in CSV). */
 	missingAllowed: z.boolean(),
+	/**
+	 * How the risk of default moves as the value rises, where credit logic expects one direction:
+	 * `increasing` (e.g. debt-to-income), `decreasing` (e.g. income), or null (no declared
+	 * direction). Numeric and ordinal features only (ordinal: in the order of `categories`);
+	 * training enforces it as a monotone constraint and reason wording relies on it.
+	 */
+	riskDirection: z.enum(['increasing', 'decreasing']).nullable().default(null),
 	/** Whether an applicant can realistically change it (drives counterfactual hints). */
 	actionable: z.boolean(),
 	encoding: encodingSchema,

@@ -73,6 +73,7 @@ function features(missing: boolean): Feature[] {
 			categories: null,
 			categoryLabels: null,
 			missingAllowed: missing,
+			riskDirection: 'decreasing',
 			actionable: true,
 			encoding: { kind: 'passthrough', column: 0 },
 			reason: reason('R01', 'Income too low for the amount requested')
@@ -88,6 +89,7 @@ function features(missing: boolean): Feature[] {
 			categories: ['car', 'home', 'other'],
 			categoryLabels: { car: 'Car', home: 'Home', other: 'Other' },
 			missingAllowed: missing,
+			riskDirection: null,
 			actionable: false,
 			encoding: { kind: 'one_hot', columns: { car: 1, home: 2, other: 3 } },
 			reason: reason('R02', 'Purpose of the loan')
@@ -103,6 +105,7 @@ function features(missing: boolean): Feature[] {
 			categories: ['A', 'B', 'C'],
 			categoryLabels: null,
 			missingAllowed: false,
+			riskDirection: 'increasing',
 			actionable: false,
 			encoding: { kind: 'ordinal', column: 4, codes: { A: 0, B: 1, C: 2 } },
 			reason: reason('R03', 'Credit grade')
@@ -118,6 +121,7 @@ function features(missing: boolean): Feature[] {
 			categories: null,
 			categoryLabels: null,
 			missingAllowed: false,
+			riskDirection: null,
 			actionable: false,
 			encoding: { kind: 'passthrough', column: 5 },
 			reason: reason('R04', 'Length of credit history')
