@@ -1,7 +1,7 @@
 /**
  * The model-bundle manifest: the contract between the offline training script and everything in
  * Credible that serves, explains, validates or monitors a model. The portal's form, the API's input
- * schema, the encoder, the explainer, the decision policy and the drift reference are all read from
+ * schema, the encoder, the explainer, the decision policy and the reference distributions are all read from
  * here, so a new model needs no code.
  *
  * A bundle is a folder `models/<model-id>/<version>/` holding `model.onnx`, `manifest.json`,

@@ -1,6 +1,6 @@
 /**
  * The one encoder from raw applicant to model tensor row, driven by the manifest. The API, the
- * portal, batch scoring and drift all call this; the training script encodes the same way, and the
+ * portal and batch scoring all call this; the training script encodes the same way, and the
  * golden test proves the two agree.
  *
  * Rules: passthrough → float32; one_hot → 1 in the category's column and 0 in the others, missing →

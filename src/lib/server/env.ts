@@ -44,8 +44,9 @@ export const envSchema = z.object({
 	INFERENCE_TASK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 	/**
 	 * Group commit of predictions: how long the first waiting decision may wait for company (ms),
-	 * how many rows one INSERT takes at most, and how many INSERTs may run at once (each holds one
-	 * database connection: keep it below DATABASE_POOL_SIZE). See docs/performance.md.
+	 * how many rows one group commit takes at most, and how many may run at once (on PostgreSQL each
+	 * holds a connection of the COPY pool and, for rows with an idempotency key, one of
+	 * DATABASE_POOL_SIZE: keep it below that). See docs/performance.md.
 	 */
 	WRITER_MAX_DELAY_MS: z.coerce.number().min(0).max(100).default(2),
 	WRITER_MAX_ROWS: z.coerce.number().int().min(1).max(2_000).default(250),

@@ -1,6 +1,6 @@
 /**
  * Applicant vs population: where an applicant's value of a feature stands in the model's training
- * distribution, read from the manifest's drift reference (decile bins for numbers, frequencies for
+ * distribution, read from the manifest's reference (decile bins for numbers, frequencies for
  * categories).
  */
 import type { Feature, Manifest, RawApplicant } from '$inference/manifest';

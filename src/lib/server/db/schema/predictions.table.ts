@@ -29,8 +29,8 @@ const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
 });
 
 /**
- * Every scored application, written before the response is sent: the audit trail and the input of
- * drift and performance analysis. Rows are never updated except to attach a realised outcome.
+ * Every scored application, written before the response is sent: the audit trail, and what the
+ * history, the monitoring page and the score-shift alert read. Rows are never updated.
  *
  * `input`, `reasons` and `shap` are `json`, not `jsonb`: this is the hottest write path of the
  * product, and PostgreSQL only checks `json` text where `jsonb` parses it into a binary tree. The
