@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawApplicant } from '$inference/manifest';
 import { CounterfactualService } from '$lib/server/services/counterfactual.service';
 import { poolEngine } from '$lib/server/services/inference-engine';
-import type { ScoringEngine } from '$lib/server/services/scoring.service';
+import type { ScoringEngine } from '$lib/server/services/scoring';
 import { startTestCore, type TestCore } from '../helpers/core';
 import { goldenRows } from '../helpers/golden';
 

@@ -4,7 +4,7 @@ import { eq } from 'drizzle-orm';
 import { predictions } from '$lib/server/db/schema';
 import { ServiceUnavailable } from '$lib/server/errors';
 import { poolEngine } from '$lib/server/services/inference-engine';
-import { ScoringService, type ScoringEngine } from '$lib/server/services/scoring.service';
+import { ScoringService, type ScoringEngine } from '$lib/server/services/scoring';
 import { storedShap } from '$lib/server/services/stored-shap';
 import { countPredictions } from '$lib/server/services/prediction-writer';
 import { createCaller } from '$lib/server/trpc/root';

@@ -13,7 +13,7 @@ import { logger } from './logger';
 import { poolEngine } from './services/inference-engine';
 import { ModelRegistry } from './services/models.service';
 import { PredictionWriter } from './services/prediction-writer';
-import { ScoringService } from './services/scoring.service';
+import { ScoringService } from './services/scoring';
 import { CounterfactualService } from './services/counterfactual.service';
 import { createApiAuth, type ApiAuth } from './auth/api-auth';
 import { createCors, type Cors } from './http/cors';

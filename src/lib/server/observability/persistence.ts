@@ -6,7 +6,7 @@
  */
 import type { NewPrediction } from '../db/schema';
 import type { PredictionWriter, WriteOutcome } from '../services/prediction-writer';
-import type { PredictionSink } from '../services/scoring.service';
+import type { PredictionSink } from '../services/scoring';
 import { recordFlush, recordPredictions, telemetry } from './metrics';
 import { inSpan, recordDetachedSpan } from './tracing';
 

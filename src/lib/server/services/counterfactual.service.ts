@@ -12,7 +12,7 @@ import type { Feature, RawApplicant } from '$inference/manifest';
 import type { CounterfactualChange, CounterfactualView } from '$lib/scoring/types';
 import { describeValue } from './applicant-form';
 import type { ModelVersion } from './models.service';
-import type { ScoringEngine } from './scoring.service';
+import type { ScoringEngine } from './scoring';
 
 /** Evenly spaced grid points over a numeric range. */
 const GRID_POINTS = 40;

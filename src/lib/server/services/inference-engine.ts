@@ -7,7 +7,7 @@ import type { InferencePool } from '$inference/pool/pool';
 import type { RawApplicant } from '$inference/manifest';
 import { inSpan } from '../observability/tracing';
 import type { ModelVersion } from './models.service';
-import type { EngineRow, ScoringEngine } from './scoring.service';
+import type { EngineRow, ScoringEngine } from './scoring';
 
 export function poolEngine(pool: InferencePool): ScoringEngine {
 	return {

@@ -8,7 +8,7 @@ import { describeValue } from './applicant-form';
 import type { CounterfactualService } from './counterfactual.service';
 import type { ModelVersion } from './models.service';
 import { applicantVsPopulation } from './population';
-import type { Explanation } from './scoring.service';
+import type { Explanation } from './scoring';
 
 /** The result panel's data for a recorded score or an unrecorded what-if. */
 export async function scoreOutcome(
