@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
+import { guideShot } from './guide';
 import { signInAsAdmin } from './sessions';
 
 /**
@@ -82,7 +83,7 @@ test('the monitoring page shows service levels, figures, charts and a live alert
 	await expect(page.locator('figure.chart svg').first()).toBeVisible();
 	expect(await page.locator('figure.chart').count()).toBeGreaterThanOrEqual(5);
 	await page.waitForTimeout(500);
-	await page.screenshot({ path: `static/guide/monitoring-${testInfo.project.name}.png`, fullPage: true });
+	await guideShot(page, testInfo, 'monitoring');
 
 	await page.getByRole('link', { name: 'Last day' }).click();
 	await expect(page).toHaveURL(/range=day/, { timeout: 20_000 });

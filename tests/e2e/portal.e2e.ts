@@ -4,12 +4,13 @@ import { decodeBase32IgnorePadding } from '@oslojs/encoding';
 import { generateHOTP } from '@oslojs/otp';
 import Papa from 'papaparse';
 import { FIRST_ADMIN, recallPeople, rememberPerson, type E2ePerson } from './first-admin';
+import { guideShot } from './guide';
 
 /**
  * The risk manager's workspace, end to end, at 1440 px and 390 px: sign in, upload a 1,002-row CSV
  * with two bad rows, see the errors, score the rest, download the results and count them, then
  * find the decisions in the history and open a decision report. The screenshots go to
- * static/guide/ (the user guide shows them) and tests/e2e/screenshots/.
+ * static/guide/ (the user guide shows them, see ./guide.ts) and tests/e2e/screenshots/.
  */
 test.describe.configure({ mode: 'serial' });
 
@@ -152,7 +153,7 @@ test('a risk manager scores a CSV, downloads the results and opens a decision re
 	test.setTimeout(180_000);
 	const project = testInfo.project.name;
 	const problems = watchConsole(page);
-	const guideShot = (name: string) => page.screenshot({ path: `static/guide/${name}-${project}.png` });
+	const shot = (name: string) => guideShot(page, testInfo, name, 'viewport');
 	const reviewShot = (name: string) =>
 		page.screenshot({ path: `tests/e2e/screenshots/portal-${name}-${project}.png`, fullPage: true });
 
@@ -183,7 +184,7 @@ test('a risk manager scores a CSV, downloads the results and opens a decision re
 		await expect(errors.getByText('700', { exact: true })).toBeVisible();
 		await check.scrollIntoViewIfNeeded();
 		await page.getByRole('heading', { name: '2. Check' }).scrollIntoViewIfNeeded();
-		await guideShot('batch-errors');
+		await shot('batch-errors');
 		await reviewShot('batch-errors');
 	});
 
@@ -193,7 +194,7 @@ test('a risk manager scores a CSV, downloads the results and opens a decision re
 		const results = page.getByRole('region', { name: '3. Results' });
 		await expect(results).toContainText('1,000 rows scored', { timeout: 120_000 });
 		await results.scrollIntoViewIfNeeded();
-		await guideShot('batch-done');
+		await shot('batch-done');
 		await reviewShot('batch-done');
 
 		const [download] = await Promise.all([
@@ -231,7 +232,7 @@ test('a risk manager scores a CSV, downloads the results and opens a decision re
 		await expect(table.getByText('Refer for review').first()).toBeVisible();
 		// On a phone the filters fill the first screen: show the decisions.
 		if (project === 'phone') await table.scrollIntoViewIfNeeded();
-		await guideShot('history-list');
+		await shot('history-list');
 		await reviewShot('history-list');
 
 		// A bad filter is a message by its field, not an error page.
@@ -251,7 +252,7 @@ test('a risk manager scores a CSV, downloads the results and opens a decision re
 		).toBeVisible();
 		await expect(page.getByRole('main').getByText(RISK_MANAGER.name)).toBeVisible();
 		await expect(page.getByRole('button', { name: 'Print report' })).toBeVisible();
-		await guideShot('history-detail');
+		await shot('history-detail');
 		await reviewShot('history-detail');
 		await page.emulateMedia({ media: 'print' });
 		await expect(page.getByRole('button', { name: 'Print report' })).toBeHidden();

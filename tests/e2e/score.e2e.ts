@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { expect, test, type Page, type TestInfo } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
+import { guideShot } from './guide';
 import { storageStateFor } from './sessions';
 
 /**
@@ -55,20 +56,6 @@ test('the only style attribute in the client markup is SvelteKit’s route annou
 	expect(found[0]).toMatch(/^<div id="svelte-announcer"/);
 });
 
-/** A guide screenshot: the whole page, laid out in a window as tall as the page on a desktop. */
-async function shoot(page: Page, testInfo: TestInfo, name: string) {
-	const viewport = page.viewportSize();
-	if (viewport && testInfo.project.name === 'desktop') {
-		const height = await page.evaluate(() => document.documentElement.scrollHeight);
-		await page.setViewportSize({
-			width: viewport.width,
-			height: Math.min(Math.max(height, viewport.height), 6000)
-		});
-	}
-	await page.screenshot({ path: `static/guide/${name}-${testInfo.project.name}.png`, fullPage: true });
-	if (viewport) await page.setViewportSize(viewport);
-}
-
 test('a risk manager scores a sample applicant and explores a what-if', async ({ browser }, testInfo) => {
 	const storageState = await storageStateFor(browser, 'risk_manager');
 	const context = await browser.newContext({ storageState, viewport: testInfo.project.use.viewport ?? null });
@@ -90,7 +77,7 @@ test('a risk manager scores a sample applicant and explores a what-if', async ({
 	await expect(page).toHaveURL(/sample=decline/);
 	await expect(page.getByLabel(/^Loan amount/)).not.toHaveValue('');
 	await expect(page.getByText('Loan amount must be at most 40000 USD')).toHaveCount(0);
-	await shoot(page, testInfo, 'score-form');
+	await guideShot(page, testInfo, 'score-form');
 
 	await page.getByRole('button', { name: 'Score and record' }).click();
 	const decision = page.getByTestId('decision');
@@ -105,7 +92,7 @@ test('a risk manager scores a sample applicant and explores a what-if', async ({
 	await expect(page.getByRole('heading', { name: 'Applicant vs population' })).toBeVisible();
 	await expect(page.getByText(/of training applicants/).first()).toBeVisible();
 	const recorded = (await page.getByTestId('probability').textContent()) ?? '';
-	await shoot(page, testInfo, 'score-result');
+	await guideShot(page, testInfo, 'score-result');
 
 	// What-if: a lower interest rate, scored again without a reload and without being recorded.
 	await page.getByLabel(/^Interest rate/).fill('6');
@@ -113,6 +100,19 @@ test('a risk manager scores a sample applicant and explores a what-if', async ({
 	await expect(page.getByTestId('probability')).not.toHaveText(recorded);
 	await expect(page.getByTestId('what-if-compare')).toContainText(`Recorded: ${recorded}`);
 	await expect(page.getByText('changed', { exact: true })).toBeVisible();
+	// On a phone the result sits under the form: a summary strip keeps it in sight while editing.
+	const summary = page.getByTestId('result-summary');
+	if (testInfo.project.name === 'phone') {
+		expect(page.viewportSize()?.width).toBe(390);
+		await page.getByLabel(/^Revolving utilisation/).scrollIntoViewIfNeeded();
+		await expect(summary).toBeInViewport();
+		await expect(summary).toContainText('What-if');
+		await expect(summary).toContainText(
+			(await page.getByTestId('probability').textContent()) ?? 'the what-if probability'
+		);
+	} else {
+		await expect(summary).toBeHidden();
+	}
 
 	// A bad value in what-if gets its message at the field.
 	await page.getByLabel(/^Revolving utilisation/).fill('abc');
@@ -134,7 +134,7 @@ test('a risk manager scores a sample applicant and explores a what-if', async ({
 		await page.getByLabel(/^Interest rate/).fill('6');
 		await expect(page.getByText('What-if — not recorded')).toBeVisible();
 	}
-	await shoot(page, testInfo, 'what-if');
+	await guideShot(page, testInfo, 'what-if');
 
 	expect(violations).toEqual([]);
 	await context.close();
@@ -159,7 +159,7 @@ test('anyone signed in reads a model’s global view; a viewer may not score', a
 	await expect(page.getByRole('heading', { level: 2, name: 'Model card' })).toBeVisible();
 	await expect(page.getByRole('heading', { name: 'Intended use' })).toBeVisible();
 	await expect(page.getByRole('link', { name: /Score an applicant with/ })).toHaveCount(0);
-	await shoot(page, testInfo, 'model-overview');
+	await guideShot(page, testInfo, 'model-overview');
 
 	await page.getByRole('link', { name: /scorecard-1\.0\.0/ }).click();
 	await expect(page).toHaveURL(/version=scorecard-1\.0\.0/);

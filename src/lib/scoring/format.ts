@@ -1,6 +1,6 @@
 /**
- * How applicant values and model outputs read in the portal. Shared by server and browser so the
- * server-rendered page and the hydrated one agree.
+ * How applicant values, model outputs and decisions read in the portal: the same words and figures
+ * on every page. Shared by server and browser so the server-rendered page and the hydrated one agree.
  */
 
 interface FeatureLike {
@@ -56,8 +56,33 @@ export function pushWords(shap: number): string {
 	return shap > 0 ? 'raises risk' : 'lowers risk';
 }
 
-export const decisionWords: Record<'approve' | 'review' | 'decline', string> = {
+export type DecisionWord = 'approve' | 'review' | 'decline';
+
+/** A decision in words, the same on every page (colour is never the only carrier of its meaning). */
+export const decisionWords: Record<DecisionWord, string> = {
 	approve: 'Approve',
 	review: 'Refer for review',
 	decline: 'Decline'
 };
+
+/** The decision in words. */
+export function decisionLabel(decision: DecisionWord): string {
+	return decisionWords[decision];
+}
+
+/** The badge class of a decision (app.css `.badge.ok|warn|bad`). */
+export function decisionTone(decision: DecisionWord): 'ok' | 'warn' | 'bad' {
+	return decision === 'approve' ? 'ok' : decision === 'review' ? 'warn' : 'bad';
+}
+
+/** A probability as a percentage: `3.42 %` (two decimals below 10 %, one above). */
+export function formatProbability(p: number): string {
+	const percent = p * 100;
+	return `${percent.toFixed(percent < 10 ? 2 : 1)} %`;
+}
+
+/** A SHAP contribution in log-odds with its sign and three decimals: `+0.142`, `−0.096`. */
+export function formatContribution(value: number): string {
+	const text = Math.abs(value).toFixed(3);
+	return value > 0 ? `+${text}` : value < 0 ? `−${text}` : text;
+}
