@@ -1,6 +1,7 @@
 import type { AuthStage } from '$lib/server/auth/access';
 import type { SessionRecord, SessionUser } from '$lib/server/auth/session';
-import type { Principal } from '$lib/server/trpc/trpc';
+import type { Principal } from '$lib/server/auth/principal';
+import type { Core } from '$lib/server/core-types';
 
 declare global {
 	namespace App {
@@ -10,6 +11,8 @@ declare global {
 		}
 		interface Locals {
 			requestId: string;
+			/** The running application, set by the first hook from the composition root. */
+			core: Core;
 			/** Set only for a fully signed-in person or a service with a valid bearer token. */
 			principal: Principal | null;
 			/** The browser session, whatever its stage (see `authStage`). */

@@ -37,6 +37,7 @@ const identify: Handle = async ({ event, resolve }) => {
 	const offered = event.request.headers.get('x-request-id');
 	const requestId = offered && REQUEST_ID.test(offered) ? offered : randomUUID();
 	event.locals.requestId = requestId;
+	event.locals.core = await getCore();
 	event.locals.principal = null;
 	const started = performance.now();
 	const response = await runInRequest(requestId, event.request.headers.get('traceparent'), () =>

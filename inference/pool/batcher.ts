@@ -27,8 +27,8 @@ export interface BatcherOptions {
 export class Batcher {
 	/** Rows in open (not yet closed) batches. */
 	openRows = 0;
-	/** Versions with an open batch, oldest first (Set keeps insertion order). */
-	private readonly open = new Set<ModelVersion>();
+	/** The open batch of each version that has one, oldest first (a Map keeps insertion order). */
+	private readonly open = new Map<ModelVersion, Task>();
 	private nextId = 1;
 	private timer: NodeJS.Timeout | undefined;
 
@@ -39,11 +39,10 @@ export class Batcher {
 		const max = Math.min(this.o.maxBatchRows, v.maxTaskRows);
 		let row = 0;
 		while (row < n) {
-			let task = v.open;
-			if (task === null) {
+			let task = this.open.get(v);
+			if (task === undefined) {
 				task = new Task(this.nextId++, v, Math.min(max, nextPow2(Math.max(v.lastBatchRows, n - row))));
-				v.open = task;
-				this.open.add(v);
+				this.open.set(v, task);
 			}
 			const take = Math.min(max - task.nRows, n - row);
 			task.append(sink, src, row, take, explain);
@@ -60,9 +59,9 @@ export class Batcher {
 	 * to wake the dispatcher when it is due.
 	 */
 	takeDue(maxRows = Infinity): Task | undefined {
-		const [v] = this.open;
-		if (v === undefined || v.open === null) return undefined;
-		const task = v.open;
+		const [oldest] = this.open;
+		if (oldest === undefined) return undefined;
+		const [v, task] = oldest;
 		const wait = this.o.maxWaitMs - (performance.now() - task.createdAt);
 		if (wait > 0) {
 			this.timer ??= setTimeout(() => {
@@ -73,11 +72,10 @@ export class Batcher {
 		}
 		if (task.nRows > maxRows) {
 			const rest = task.splitAt(maxRows, this.nextId++);
-			v.open = rest;
 			this.openRows -= task.nRows;
 			// The remainder goes to the back: versions take turns.
 			this.open.delete(v);
-			this.open.add(v);
+			this.open.set(v, rest);
 			return task;
 		}
 		return this.detach(v);
@@ -85,7 +83,7 @@ export class Batcher {
 
 	/** Closes every open batch into the dispatcher's queue (drain on close). */
 	flushAll(): void {
-		for (const v of [...this.open]) this.close(v);
+		for (const v of [...this.open.keys()]) this.close(v);
 	}
 
 	private close(v: ModelVersion): void {
@@ -94,10 +92,9 @@ export class Batcher {
 	}
 
 	private detach(v: ModelVersion): Task | undefined {
-		const task = v.open;
+		const task = this.open.get(v);
 		this.open.delete(v);
-		v.open = null;
-		if (task === null) return undefined;
+		if (task === undefined) return undefined;
 		this.openRows -= task.nRows;
 		v.lastBatchRows = task.nRows;
 		return task;

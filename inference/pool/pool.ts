@@ -25,7 +25,8 @@ import {
 	type RowScore,
 	type ScoreOptions
 } from './sinks';
-import { snapshotStats, StatsRecorder, type PoolStats } from './stats';
+import { snapshotStats } from './snapshot';
+import { StatsRecorder, type PoolStats } from './stats';
 import { VersionManager, type LoadOptions, type ModelInfo } from './versions';
 import { resolveWorkerPath } from './worker-path';
 

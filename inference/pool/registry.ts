@@ -11,7 +11,6 @@ import type { Manifest } from '../manifest';
 import { maxRowsPerSlot } from './channel';
 import { ModelNotFound } from './errors';
 import type { LoadSpec } from './messages';
-import type { Task } from './task';
 
 /** One loaded (or loading, or retiring) model version. */
 export class ModelVersion {
@@ -31,8 +30,6 @@ export class ModelVersion {
 	state: 'loading' | 'ready' | 'retiring' = 'loading';
 	/** Rows admitted and not yet answered (queued, batching or in a worker). */
 	pendingRows = 0;
-	/** The batch being filled for this version, if any (owned by the batcher). */
-	open: Task | null = null;
 	/** Size of the last batch, to size the next one's buffer. */
 	lastBatchRows = 1;
 	/** One-row scratch for encoding a raw applicant before it is copied into a batch. */

@@ -1,6 +1,3 @@
-import type { Dispatcher } from './dispatcher';
-import type { ModelRegistry } from './registry';
-
 /**
  * Counters of the pool, read by the observability layer (Prometheus): cumulative counts only
  * grow, gauges are read at scrape time from the pool's state.
@@ -96,44 +93,4 @@ export class StatsRecorder {
 		}
 		return this.rate > 0 ? this.rate : elapsed > 0 ? (this.windowRows * 1000) / elapsed : 0;
 	}
-}
-
-/** The pool's state and counters at this instant. */
-export function snapshotStats(
-	rec: StatsRecorder,
-	d: Dispatcher,
-	openRows: number,
-	registry: ModelRegistry
-): PoolStats {
-	return {
-		workers: d.handles.length,
-		busyWorkers: d.handles.filter((h) => h.inFlight.length > 0).length,
-		queuedRows: openRows + d.queuedRows,
-		queuedTasks: d.queuedTasks,
-		inFlightRows: d.inFlightRows,
-		inFlightTasks: d.handles.reduce((n, h) => n + h.inFlight.length, 0),
-		perWorker: d.handles.map((h) => ({
-			id: h.id,
-			state: h.state,
-			inFlightTasks: h.inFlight.length,
-			completedTasks: h.completedTasks,
-			completedRows: h.completedRows
-		})),
-		rowsPerSecond: rec.rowsPerSecond(),
-		counters: { ...rec.counters },
-		batchSizes: {
-			bounds: BATCH_SIZE_BOUNDS,
-			counts: [...rec.batchCounts],
-			sum: rec.batchRowSum,
-			count: rec.batchCount
-		},
-		models: registry.all().map((v) => ({
-			key: v.key,
-			id: v.id,
-			version: v.version,
-			active: registry.activeOf(v.id) === v,
-			state: v.state,
-			pendingRows: v.pendingRows
-		}))
-	};
 }

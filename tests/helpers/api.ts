@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { apiHandlerFor } from '$lib/server/http/api';
 import type { RestResponse } from '$lib/server/http/rest';
-import type { Core } from '$lib/server/core';
+import type { Core } from '$lib/server/core-types';
 import type { ServiceAccountRole } from '$lib/server/services/service-accounts.service';
 
 const admin = { kind: 'user', id: 'test-admin', name: 'Test admin', role: 'admin' } as const;

@@ -1,6 +1,8 @@
-import { createCore, type Core } from '$lib/server/core';
+import { createCore } from '$lib/server/core';
+import type { Core } from '$lib/server/core-types';
 import { parseEnv } from '$lib/server/env';
-import type { Context, Principal } from '$lib/server/trpc/trpc';
+import type { Principal } from '$lib/server/auth/principal';
+import type { Context } from '$lib/server/trpc/trpc';
 import type { Role } from '$lib/server/db/schema';
 import { openTestDatabase, type TestDatabaseKind, type TestDatabase } from './database';
 

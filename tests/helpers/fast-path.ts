@@ -6,7 +6,7 @@
  */
 import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Core } from '$lib/server/core';
+import type { Core } from '$lib/server/core-types';
 import { apiHandlerFor, restDependencies } from '$lib/server/http/api';
 import type { RestDependencies } from '$lib/server/http/rest';
 import { createFastPath } from '$lib/server/http/node-adapter';

@@ -3,17 +3,23 @@
  * the test core becomes the process core (`getCore()`), and an event carries a signed-in person.
  */
 import type { RequestEvent } from '@sveltejs/kit';
-import type { Core } from '$lib/server/core';
+import type { Core } from '$lib/server/core-types';
 import type { Role } from '$lib/server/db/schema';
 
 const CORE_KEY = Symbol.for('credible.core');
 
+/** The core that events built here carry in `locals.core` (as the first hook sets it). */
+let processCore: Core | undefined;
+
 /** Makes `getCore()` answer this core; returns a function that puts the previous one back. */
 export function useAsProcessCore(core: Core): () => void {
+	const previousCore = processCore;
+	processCore = core;
 	const holder = globalThis as Record<symbol, unknown>;
 	const previous = holder[CORE_KEY];
 	holder[CORE_KEY] = Promise.resolve(core);
 	return () => {
+		processCore = previousCore;
 		if (previous === undefined) delete holder[CORE_KEY];
 		else holder[CORE_KEY] = previous;
 	};
@@ -42,6 +48,7 @@ export function pageEvent({ role, url, params = {}, routeId, form }: EventOption
 		params,
 		route: { id: routeId },
 		locals: {
+			core: processCore,
 			requestId: `test-${Math.random().toString(36).slice(2)}`,
 			principal: { kind: 'user', id: `${role}-1`, name: role, role },
 			session: null,

@@ -7,7 +7,7 @@ import type { RequestEvent } from '@sveltejs/kit';
 import Papa from 'papaparse';
 import { and, count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Core } from '$lib/server/core';
+import type { Core } from '$lib/server/core-types';
 import { predictions, type Role } from '$lib/server/db/schema';
 import { guardRoutes } from '$lib/server/auth/handles';
 import { MAX_CHUNK_ROWS, MAX_FILE_ROWS } from '$lib/server/services/batch.service';
@@ -58,6 +58,8 @@ async function call(
 		params: { model },
 		route: { id: `/batch/[model]/${action}` },
 		locals: {
+			// What the first hook puts there: the process core this file installed.
+			core: await (globalThis as Record<symbol, Promise<Core> | undefined>)[CORE_KEY],
 			requestId: `test-${Math.random().toString(36).slice(2)}`,
 			principal: role ? { kind: 'user', id: `${role}-1`, name: role, role } : null,
 			session: null,

@@ -12,7 +12,7 @@ import {
 	type Actor
 } from '$lib/server/services/service-accounts.service';
 import { ValidationFailed } from '$lib/server/errors';
-import type { Principal } from '$lib/server/trpc/trpc';
+import type { Principal } from '$lib/server/auth/principal';
 import { openTestDatabase, testDatabaseKinds, type TestDatabase } from '../helpers/database';
 
 const cli: Actor = { kind: 'system', id: 'cli', name: 'cli:test' };

@@ -9,7 +9,7 @@ import { restDependencies } from '$lib/server/http/api';
 import { countPredictions } from '$lib/server/services/prediction-writer';
 import { appRouter } from '$lib/server/trpc/root';
 import { scoreOutput } from '$lib/server/trpc/schemas';
-import type { Principal } from '$lib/server/trpc/trpc';
+import type { Principal } from '$lib/server/auth/principal';
 import { serviceToken } from '../helpers/api';
 import { startTestCore, type TestCore } from '../helpers/core';
 import { HANDED_ON, startFastPathServer, type FastPathServer } from '../helpers/fast-path';

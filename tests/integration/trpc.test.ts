@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { z } from 'zod';
-import { createCore, type Core } from '$lib/server/core';
+import { createCore } from '$lib/server/core';
+import type { Core } from '$lib/server/core-types';
 import { parseEnv } from '$lib/server/env';
 import { createCaller } from '$lib/server/trpc/root';
-import { publicProcedure, roleProcedure, router, type Context, type Principal } from '$lib/server/trpc/trpc';
+import type { Principal } from '$lib/server/auth/principal';
+import { publicProcedure, roleProcedure, router, type Context } from '$lib/server/trpc/trpc';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
 
 const testRouter = router({

@@ -8,52 +8,26 @@
 import path from 'node:path';
 import { InferencePool } from '$inference/pool/pool';
 import { env, type Env } from './env';
-import { openDatabase, type Database, type DatabaseHandle } from './db';
+import { openDatabase, type DatabaseHandle } from './db';
 import { logger } from './logger';
 import { poolEngine } from './services/inference-engine';
 import { ModelRegistry } from './services/models.service';
 import { PredictionWriter } from './services/prediction-writer';
 import { ScoringService } from './services/scoring';
 import { CounterfactualService } from './services/counterfactual.service';
-import { createApiAuth, type ApiAuth } from './auth/api-auth';
-import { createCors, type Cors } from './http/cors';
-import { createApiRateLimiter, type RateLimiter } from './http/rate-limit';
+import { createApiAuth } from './auth/api-auth';
+import { createCors } from './http/cors';
+import { createApiRateLimiter } from './limits/rate-limit';
 import { apiHandlerFor, restDependencies } from './http/api';
 import { serveTrpcFast } from './http/trpc-fast';
 import { createFastPath } from './http/node-adapter';
-import { closeRedisClient, createRedisClient } from './http/redis';
+import { closeRedisClient, createRedisClient } from './limits/redis';
 import { initMetrics, observeCore } from './observability/metrics';
 import { metricsRequestHandler, startMetricsServer } from './observability/metrics-endpoint';
 import { observeWriter } from './observability/persistence';
-import { createMonitoring, type Monitoring, type MonitoringOptions } from './monitoring';
+import { createMonitoring, type MonitoringOptions } from './monitoring';
 
-export interface ReadinessCheck {
-	name: string;
-	check: () => Promise<void>;
-}
-
-export interface Core {
-	env: Env;
-	database: DatabaseHandle;
-	/** Shortcut for `database.db`. */
-	db: Database;
-	models: ModelRegistry;
-	pool: InferencePool;
-	writer: PredictionWriter;
-	scoring: ScoringService;
-	/** Smallest one-feature changes that would turn a decision into approve (portal hints). */
-	counterfactuals: CounterfactualService;
-	/** Service-account tokens, the account-status cache and the token endpoint's throttle. */
-	auth: ApiAuth;
-	rateLimiter: RateLimiter;
-	cors: Cors;
-	startedAt: Date;
-	/** Checks behind /readyz; each must resolve for the instance to take traffic. */
-	readiness: ReadinessCheck[];
-	/** In-process request statistics and the alert engine (see docs/monitoring.md). */
-	monitoring: Monitoring;
-	stop(): Promise<void>;
-}
+import type { Core, ReadinessCheck } from './core-types';
 
 const CORE_KEY = Symbol.for('credible.core');
 /** Called by `server.js` on SIGTERM: adapter-node's handler does not emit `sveltekit:shutdown` there. */

@@ -5,7 +5,7 @@ import type { PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
 	const { user, session } = currentSession(event);
-	const status = await twoFactorStatus(await peopleAuth(), user.id);
+	const status = await twoFactorStatus(peopleAuth(event), user.id);
 	return {
 		profile: { name: user.name, email: user.email, role: roleLabels[user.role] },
 		twoFactor: status,

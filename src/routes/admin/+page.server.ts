@@ -3,7 +3,7 @@ import { callerFor } from '$lib/server/trpc/caller';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
-	const caller = await callerFor(event);
+	const caller = callerFor(event);
 	return { settings: await caller.security.settings() };
 };
 
@@ -11,7 +11,7 @@ export const actions: Actions = {
 	requireTwoFactor: async (event) => {
 		const value = field(await event.request.formData(), 'value') === 'on';
 		try {
-			await (await callerFor(event)).security.setRequireTwoFactor({ value });
+			await callerFor(event).security.setRequireTwoFactor({ value });
 			return { saved: true };
 		} catch (error) {
 			return refused(error);

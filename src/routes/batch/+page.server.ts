@@ -3,7 +3,7 @@ import { MAX_CHUNK_ROWS, MAX_FILE_BYTES, MAX_FILE_ROWS } from '$lib/server/servi
 import type { PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
-	const models = await (await callerFor(event)).models.list();
+	const models = await callerFor(event).models.list();
 	return {
 		models: models.map((model) => ({
 			id: model.id,

@@ -3,7 +3,7 @@ import type { PageServerLoad } from './$types';
 
 /** The guide quotes the live policy of each model (cut-offs, scaling, bands), never copied figures. */
 export const load: PageServerLoad = async (event) => {
-	const caller = await callerFor(event);
+	const caller = callerFor(event);
 	const models = await caller.models.list();
 	const policies = await Promise.all(
 		models.map(async (model) => {

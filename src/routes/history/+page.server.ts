@@ -3,7 +3,6 @@ import { ZodError } from 'zod';
 import { ValidationFailed } from '$lib/server/errors';
 import { historyFilterOptions, type HistoryPage } from '$lib/server/services/history.service';
 import { callerFor } from '$lib/server/trpc/caller';
-import { getCore } from '$lib/server/core';
 import { toFieldErrors, type FieldErrors } from '$lib/validation/field-errors';
 import type { PageServerLoad } from './$types';
 
@@ -30,11 +29,11 @@ export const load: PageServerLoad = async (event) => {
 		withCursor.set('cursor', next);
 		return `?${withCursor.toString()}`;
 	};
-	const options = historyFilterOptions((await getCore()).models);
+	const options = historyFilterOptions(event.locals.core.models);
 	const base = { filters, options, newest, filtered: query.size > 0 };
 
 	try {
-		const page = await (await callerFor(event)).history.list({ ...filters, cursor, limit: 50 });
+		const page = await callerFor(event).history.list({ ...filters, cursor, limit: 50 });
 		return { ...base, fieldErrors: {}, rows: page.rows, older: older(page.nextCursor) };
 	} catch (error) {
 		const fieldErrors = fieldErrorsOf(error);

@@ -21,7 +21,7 @@ export const actions: Actions = {
 		if (Object.keys(fieldErrors).length > 0) return invalid(fieldErrors, { values: { email } });
 
 		const result = await signIn(
-			await peopleAuth(),
+			peopleAuth(event),
 			{ email, password: password.slice(0, 1024), previousSessionId: event.locals.session?.id },
 			requestMeta(event)
 		);
@@ -32,7 +32,7 @@ export const actions: Actions = {
 					: SIGN_IN_REFUSED;
 			return problem(result.reason === 'locked' ? 429 : 400, message, { values: { email } });
 		}
-		await startSession(event, result.session);
+		startSession(event, result.session);
 		redirect(303, nextPath(result.stage, event.url));
 	}
 };

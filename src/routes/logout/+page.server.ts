@@ -6,7 +6,7 @@ import type { Actions } from './$types';
 
 export const actions: Actions = {
 	default: async (event) => {
-		const auth = await peopleAuth();
+		const auth = peopleAuth(event);
 		await signOut(auth, currentSession(event), requestMeta(event));
 		setCookie(event.cookies, auth.sessions.blankCookie());
 		redirect(303, '/login');

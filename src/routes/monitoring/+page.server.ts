@@ -8,7 +8,7 @@ export const load: PageServerLoad = async (event) => {
 	// The page invalidates this every few seconds (see +page.svelte).
 	event.depends(MONITORING_DEPENDENCY);
 	const range = event.url.searchParams.get('range') === 'day' ? 'day' : 'hour';
-	const caller = await callerFor(event);
+	const caller = callerFor(event);
 	return { summary: await caller.monitoring.summary({ range }) };
 };
 
@@ -17,7 +17,7 @@ export const actions: Actions = {
 		const form = await event.request.formData();
 		const value = form.get('id');
 		const id = typeof value === 'string' ? value : '';
-		const caller = await callerFor(event);
+		const caller = callerFor(event);
 		try {
 			const alert = await caller.monitoring.acknowledge({ id });
 			return { acknowledged: alert.id };

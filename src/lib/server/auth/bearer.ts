@@ -6,7 +6,7 @@
  */
 import type { AccountStatusCache } from './account-status';
 import type { AccessTokens } from './jwt';
-import type { Principal } from '../trpc/trpc';
+import type { Principal } from './principal';
 
 export type BearerError = 'missing' | 'invalid' | 'expired' | 'revoked';
 

@@ -15,7 +15,7 @@ import {
 	type RateLimiterAbstract
 } from 'rate-limiter-flexible';
 import { logger } from '../logger';
-import { refused, type RateDecision } from '../http/rate-limit';
+import { refused, type RateDecision } from '../limits/rate-limit';
 
 export interface ThrottleRule {
 	/** Failures allowed within `windowSeconds`; the next one blocks. */

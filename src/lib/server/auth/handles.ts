@@ -6,7 +6,7 @@
  *   3. `guardRoutes` — each page and endpoint's rule from access.ts, before any load or action.
  */
 import { error, redirect, type Cookies, type Handle, type RequestEvent } from '@sveltejs/kit';
-import { getCore, type Core } from '../core';
+import type { Core } from '../core-types';
 import { logger } from '../logger';
 import { getSecuritySettings } from '../services/settings.service';
 import { peopleAuthFor } from '../services/auth.service';
@@ -68,7 +68,7 @@ export function authenticate(options: AuthenticateOptions): Handle {
 		event.locals.session = null;
 		event.locals.user = null;
 		event.locals.authStage = null;
-		const core = await getCore();
+		const core = event.locals.core;
 
 		const trpc = isTrpcPath(event);
 		// Services call tRPC with a bearer token (`/api/v1` checks its own, in http/api.ts).
@@ -81,7 +81,7 @@ export function authenticate(options: AuthenticateOptions): Handle {
 			}
 			// Bearer requests never fall back to the cookie: one request, one identity.
 			event.locals.principal = result.principal;
-			// One budget per principal across the REST API and tRPC (see http/rate-limit.ts).
+			// One budget per principal across the REST API and tRPC (see limits/rate-limit.ts).
 			const limit = await core.rateLimiter.consume(`${result.principal.kind}:${result.principal.id}`);
 			if (!limit.allowed) {
 				return Response.json(
@@ -169,7 +169,7 @@ export const guardRoutes: Handle = async ({ event, resolve }) => {
 			// renewed by `authenticate` must still reach the browser.
 			const { session } = event.locals;
 			if (session?.fresh) {
-				const core = await getCore();
+				const core = event.locals.core;
 				const spec = peopleAuthFor(core.database.db, core.env).sessions.cookie(session);
 				headers.append('set-cookie', event.cookies.serialize(spec.name, spec.value, spec.attributes));
 			}

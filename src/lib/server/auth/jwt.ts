@@ -9,7 +9,7 @@ import { errors, jwtVerify, SignJWT } from 'jose';
 import type { Env } from '../env';
 import { roles, type Role } from '../db/schema/enums';
 import { logger } from '../logger';
-import type { Principal } from '../trpc/trpc';
+import type { Principal } from './principal';
 
 export const JWT_ISSUER = 'credible';
 export const JWT_AUDIENCE = 'credible-api';

@@ -1,6 +1,5 @@
 /** What form actions pass to the authentication services about the request and the session. */
 import { redirect, type RequestEvent } from '@sveltejs/kit';
-import { getCore } from '../core';
 import {
 	peopleAuthFor,
 	type CurrentSession,
@@ -21,8 +20,9 @@ export function requestMeta(event: RequestEvent): RequestMeta {
 	return { ip, userAgent: event.request.headers.get('user-agent'), requestId: event.locals.requestId };
 }
 
-export async function peopleAuth(): Promise<PeopleAuth> {
-	const core = await getCore();
+/** The people-authentication services of the running application. */
+export function peopleAuth(event: Pick<RequestEvent, 'locals'>): PeopleAuth {
+	const core = event.locals.core;
 	return peopleAuthFor(core.database.db, core.env);
 }
 
@@ -34,8 +34,8 @@ export function currentSession(event: RequestEvent): CurrentSession {
 }
 
 /** Sends the new session's cookie with the response. */
-export async function startSession(event: RequestEvent, session: SessionRecord): Promise<void> {
-	const auth = await peopleAuth();
+export function startSession(event: RequestEvent, session: SessionRecord): void {
+	const auth = peopleAuth(event);
 	setCookie(event.cookies, auth.sessions.cookie(session));
 }
 

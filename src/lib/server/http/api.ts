@@ -6,7 +6,7 @@
  */
 import { authenticateBearer, bearerChallenge } from '../auth/bearer';
 import { handleTokenRequest, MAX_TOKEN_BODY_BYTES } from '../auth/token-endpoint';
-import type { Core } from '../core';
+import type { Core } from '../core-types';
 import { logger } from '../logger';
 import { emitRequest } from '../observability/request-events';
 import { nameServerSpan } from '../observability/tracing';

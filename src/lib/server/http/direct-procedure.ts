@@ -6,7 +6,8 @@
 import type { ZodError } from 'zod';
 import { directResolver } from '../trpc/direct';
 import { appRouter } from '../trpc/root';
-import type { Context, Meta, Principal } from '../trpc/trpc';
+import type { Principal } from '../auth/principal';
+import type { Context, Meta } from '../trpc/trpc';
 
 export interface DirectProcedure {
 	path: string;

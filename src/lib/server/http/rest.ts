@@ -6,11 +6,12 @@
 import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { ZodError } from 'zod';
-import type { Core } from '../core';
+import type { Core } from '../core-types';
 import { DomainError, retryAfterOf, toTRPCError, ValidationFailed } from '../errors';
 import { logger } from '../logger';
 import { appRouter, createCaller } from '../trpc/root';
-import { accessError, type Context, type Meta, type Principal } from '../trpc/trpc';
+import type { Principal } from '../auth/principal';
+import { accessError, type Context, type Meta } from '../trpc/trpc';
 import { directProcedure, type DirectProcedure } from './direct-procedure';
 import { ROOT_FIELD, toFieldErrors, type FieldErrors } from '$lib/validation/field-errors';
 

@@ -22,13 +22,14 @@ import { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { getErrorShape } from '@trpc/server/unstable-core-do-not-import';
-import type { Core } from '../core';
+import type { Core } from '../core-types';
 import { DomainError, toTRPCError } from '../errors';
 import { logger } from '../logger';
 import { emitRequest } from '../observability/request-events';
 import { inSpan, nameServerSpan } from '../observability/tracing';
 import { appRouter } from '../trpc/root';
-import { accessError, type Context, type Principal } from '../trpc/trpc';
+import type { Principal } from '../auth/principal';
+import { accessError, type Context } from '../trpc/trpc';
 import { directProcedure, type DirectProcedure } from './direct-procedure';
 import type { RestDependencies } from './rest';
 

@@ -5,7 +5,6 @@
  * every bad field gets its own message, and answer the result panel's data.
  */
 import { error, type RequestEvent } from '@sveltejs/kit';
-import { getCore } from '../core';
 import { ModelNotFound } from '../errors';
 import { invalid, refused } from '../forms';
 import { formTextOf } from '../services/applicant-form';
@@ -16,8 +15,8 @@ import { toFieldErrors, type FieldErrors } from '$lib/validation/field-errors';
 import type { ScoreOutcome, ScoreView } from '$lib/scoring/types';
 
 /** The version named by `?version=` (the champion without one), or a 404 page. */
-export async function versionFor(event: Pick<RequestEvent, 'params' | 'url'>): Promise<ModelVersion> {
-	const core = await getCore();
+export function versionFor(event: Pick<RequestEvent, 'params' | 'url' | 'locals'>): ModelVersion {
+	const core = event.locals.core;
 	const model = (event.params as { model?: string }).model ?? '';
 	const version = event.url.searchParams.get('version') ?? undefined;
 	try {
@@ -37,7 +36,7 @@ function byFeature(errors: FieldErrors): FieldErrors {
 
 /** Runs the score or what-if action of `/score/[model]`. */
 export async function scoreAction(event: RequestEvent, kind: ScoreView['kind']) {
-	const version = await versionFor(event);
+	const version = versionFor(event);
 	const data = await event.request.formData();
 	const values = formTextOf(version.manifest, data);
 	const parsed = version.formSchema.safeParse(values);
@@ -49,12 +48,12 @@ export async function scoreAction(event: RequestEvent, kind: ScoreView['kind']) 
 		applicant
 	};
 	try {
-		const caller = await callerFor(event);
+		const caller = callerFor(event);
 		const result =
 			kind === 'recorded'
 				? await caller.scoring.score({ ...request, explain: true })
 				: await caller.scoring.explain(request);
-		const core = await getCore();
+		const core = event.locals.core;
 		const outcome: ScoreOutcome = await scoreOutcome(core.counterfactuals, version, applicant, result, kind);
 		return { outcome, values };
 	} catch (cause) {

@@ -1,4 +1,4 @@
-import type { Core } from '../core';
+import type { Core } from '../core-types';
 
 export interface CheckOutcome {
 	name: string;

@@ -5,7 +5,7 @@
  * summary serves the page load and any API client.
  */
 import { z } from 'zod';
-import type { Core } from '../core';
+import type { Core } from '../core-types';
 import type { Alert } from '../db/schema';
 import {
 	populationStabilityIndex,

@@ -12,7 +12,7 @@ import type { AccessTokens, IssuedToken } from '../auth/jwt';
 import type { Database } from '../db';
 import { roles, serviceAccounts, type Role, type ServiceAccount } from '../db/schema';
 import { Conflict, Forbidden, isUniqueViolation, NotFound, ValidationFailed } from '../errors';
-import type { Principal } from '../trpc/trpc';
+import type { Principal } from '../auth/principal';
 import { toFieldErrors } from '../../validation/field-errors';
 import { recordAudit, type AuditActor } from './audit.service';
 

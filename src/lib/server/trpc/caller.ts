@@ -6,6 +6,6 @@ import type { RequestEvent } from '@sveltejs/kit';
 import { createCaller } from './root';
 import { createContext } from './trpc';
 
-export async function callerFor(event: RequestEvent) {
-	return createCaller(await createContext(event));
+export function callerFor(event: RequestEvent) {
+	return createCaller(createContext(event));
 }

@@ -10,7 +10,8 @@ import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { RequestEvent } from '@sveltejs/kit';
 import { ZodError } from 'zod';
-import { getCore, type Core } from '../core';
+import type { Principal } from '../auth/principal';
+import type { Core } from '../core-types';
 import type { Channel, Role } from '../db/schema';
 import { toFieldErrors, type FieldErrors } from '$lib/validation/field-errors';
 import { DomainError, toTRPCError, ValidationFailed } from '../errors';
@@ -18,14 +19,6 @@ import { emitRequest } from '../observability/request-events';
 import { inSpan } from '../observability/tracing';
 
 // 1. CONTEXT
-
-/** Who is calling: a signed-in person or a service account. */
-export interface Principal {
-	kind: 'user' | 'service';
-	id: string;
-	name: string;
-	role: Role;
-}
 
 export interface Context {
 	core: Core;
@@ -37,9 +30,9 @@ export interface Context {
 }
 
 /** Builds the context of a SvelteKit request from `event.locals`. */
-export async function createContext(event: RequestEvent): Promise<Context> {
+export function createContext(event: RequestEvent): Context {
 	return {
-		core: await getCore(),
+		core: event.locals.core,
 		principal: event.locals.principal,
 		requestId: event.locals.requestId,
 		ip: safeClientAddress(event),

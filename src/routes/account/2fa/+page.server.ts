@@ -11,7 +11,7 @@ import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
 	const current = currentSession(event);
-	const auth = await peopleAuth();
+	const auth = peopleAuth(event);
 	const status = await twoFactorStatus(auth, current.user.id);
 	const forced = event.locals.authStage === 'enrol_two_factor';
 	if (status.enabled) return { ...status, forced, enrolment: null };
@@ -29,12 +29,12 @@ export const actions: Actions = {
 		if (!code) return invalid(CODE_MISSING, { form: 'enrol' });
 		try {
 			const { session, recoveryCodes } = await confirmEnrolment(
-				await peopleAuth(),
+				peopleAuth(event),
 				current,
 				code.slice(0, 64),
 				requestMeta(event)
 			);
-			await startSession(event, session);
+			startSession(event, session);
 			return { form: 'enrol', recoveryCodes, next: nextPath('active', event.url) };
 		} catch (error) {
 			return refused(error, { form: 'enrol' });
@@ -46,7 +46,7 @@ export const actions: Actions = {
 		if (!code) return invalid(CODE_MISSING, { form: 'regenerate' });
 		try {
 			const recoveryCodes = await regenerateRecoveryCodes(
-				await peopleAuth(),
+				peopleAuth(event),
 				current,
 				code.slice(0, 64),
 				requestMeta(event)
@@ -61,7 +61,7 @@ export const actions: Actions = {
 		const code = field(await event.request.formData(), 'code').trim();
 		if (!code) return invalid(CODE_MISSING, { form: 'disable' });
 		try {
-			await disableOwnTwoFactor(await peopleAuth(), current, code.slice(0, 64), requestMeta(event));
+			await disableOwnTwoFactor(peopleAuth(event), current, code.slice(0, 64), requestMeta(event));
 			return { form: 'disable', disabled: true };
 		} catch (error) {
 			return refused(error, { form: 'disable' });

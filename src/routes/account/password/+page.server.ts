@@ -26,7 +26,7 @@ export const actions: Actions = {
 		else if (newPassword !== confirmPassword) fieldErrors.confirmPassword = ['The two new passwords differ.'];
 		if (Object.keys(fieldErrors).length > 0) return invalid(fieldErrors);
 
-		const auth = await peopleAuth();
+		const auth = peopleAuth(event);
 		let session;
 		try {
 			session = await changePassword(
@@ -38,7 +38,7 @@ export const actions: Actions = {
 		} catch (error) {
 			return refused(error);
 		}
-		await startSession(event, session);
+		startSession(event, session);
 		const { requireTwoFactor } = await getSecuritySettings(auth.db, auth.config);
 		const user = { ...current.user, mustChangePassword: false };
 		const stage = stageOf({ user, session, requireTwoFactorForAll: requireTwoFactor });

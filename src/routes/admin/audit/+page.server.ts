@@ -42,7 +42,7 @@ export const load: PageServerLoad = async (event) => {
 		to: params.get('to') ?? ''
 	};
 	const cursor = params.get('cursor') ?? undefined;
-	const caller = await callerFor(event);
+	const caller = callerFor(event);
 	const fieldErrors: Record<string, string[]> = {};
 
 	// People are searched by e-mail; the log keeps ids (names and e-mails change).

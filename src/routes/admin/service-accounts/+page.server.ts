@@ -1,16 +1,15 @@
 import { field, refused } from '$lib/server/forms';
-import { getCore } from '$lib/server/core';
 import { requestMeta } from '$lib/server/auth/request';
 import {
 	serviceAccountRoles,
 	type ServiceAccountService
 } from '$lib/server/services/service-accounts.service';
-import type { Principal } from '$lib/server/trpc/trpc';
+import type { Principal } from '$lib/server/auth/principal';
 import type { Actions, PageServerLoad, RequestEvent } from './$types';
 
 /** The core's service: its revocations reach this instance's token-status cache at once. */
-async function service(): Promise<ServiceAccountService> {
-	return (await getCore()).auth.serviceAccounts;
+function service(event: RequestEvent): ServiceAccountService {
+	return event.locals.core.auth.serviceAccounts;
 }
 
 /** The route guard let only administrators this far; the service checks the actor again. */
@@ -21,7 +20,7 @@ function actor(event: RequestEvent): Principal {
 }
 
 export const load: PageServerLoad = async (event) => {
-	const accounts = await (await service()).list(actor(event));
+	const accounts = await service(event).list(actor(event));
 	return { accounts, roles: serviceAccountRoles };
 };
 
@@ -30,9 +29,7 @@ export const actions: Actions = {
 		const data = await event.request.formData();
 		const values = { name: field(data, 'name').trim(), role: field(data, 'role') };
 		try {
-			const { account, clientId, clientSecret } = await (
-				await service()
-			).create(
+			const { account, clientId, clientSecret } = await service(event).create(
 				actor(event),
 				{ name: values.name, role: values.role as (typeof serviceAccountRoles)[number] },
 				requestMeta(event)
@@ -45,7 +42,7 @@ export const actions: Actions = {
 	revoke: async (event) => {
 		const clientId = field(await event.request.formData(), 'clientId');
 		try {
-			const { account } = await (await service()).revoke(actor(event), clientId, requestMeta(event));
+			const { account } = await service(event).revoke(actor(event), clientId, requestMeta(event));
 			return { revoked: account.name };
 		} catch (error) {
 			return refused(error, { form: 'revoke' });

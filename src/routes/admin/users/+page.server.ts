@@ -5,7 +5,7 @@ import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
 	const search = event.url.searchParams.get('q')?.slice(0, 200) ?? '';
-	const caller = await callerFor(event);
+	const caller = callerFor(event);
 	return {
 		search,
 		users: await caller.users.list({ search: search || undefined }),
@@ -22,7 +22,7 @@ export const actions: Actions = {
 			role: field(data, 'role')
 		};
 		try {
-			const caller = await callerFor(event);
+			const caller = callerFor(event);
 			const { user, temporaryPassword } = await caller.users.create({
 				...values,
 				role: values.role as UserRole

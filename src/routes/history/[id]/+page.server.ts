@@ -4,7 +4,7 @@ import { callerFor } from '$lib/server/trpc/caller';
 import type { PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
-	const caller = await callerFor(event);
+	const caller = callerFor(event);
 	try {
 		return { prediction: await caller.history.get({ id: event.params.id }) };
 	} catch (cause) {

@@ -12,7 +12,7 @@ export const actions: Actions = {
 		const current = currentSession(event);
 		const code = field(await event.request.formData(), 'code').trim();
 		if (!code) return invalid({ code: ['Enter the 6-digit code from your app, or a recovery code.'] });
-		const auth = await peopleAuth();
+		const auth = peopleAuth(event);
 		const result = await verifySecondFactor(auth, current, code.slice(0, 64), requestMeta(event));
 		if (!result.ok) {
 			if (result.reason === 'locked')
@@ -22,7 +22,7 @@ export const actions: Actions = {
 				);
 			return invalid({ code: ['That code is not right. Wait for the next code and try again.'] });
 		}
-		await startSession(event, result.session);
+		startSession(event, result.session);
 		const { requireTwoFactor } = await getSecuritySettings(auth.db, auth.config);
 		const stage = stageOf({
 			user: current.user,
@@ -34,7 +34,7 @@ export const actions: Actions = {
 	/** Gives up on this sign-in: ends the half-open session. */
 	cancel: async (event) => {
 		const current = currentSession(event);
-		const auth = await peopleAuth();
+		const auth = peopleAuth(event);
 		await signOut(auth, current, requestMeta(event));
 		setCookie(event.cookies, auth.sessions.blankCookie());
 		redirect(303, '/login');

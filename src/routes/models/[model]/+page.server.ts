@@ -5,8 +5,8 @@ import { callerFor } from '$lib/server/trpc/caller';
 import type { PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
-	const version = await versionFor(event);
-	const caller = await callerFor(event);
+	const version = versionFor(event);
+	const caller = callerFor(event);
 	const family = (await caller.models.list()).find((m) => m.id === version.manifest.model.id);
 	const visitor = { role: event.locals.principal?.role ?? null, stage: event.locals.authStage };
 	return {

@@ -11,7 +11,7 @@ export const load: PageServerLoad = async (event) => {
 	const rule = alertRules.find((value) => value === params.get('rule'));
 	const beforeParam = params.get('before');
 	const before = beforeParam && !Number.isNaN(Date.parse(beforeParam)) ? beforeParam : undefined;
-	const caller = await callerFor(event);
+	const caller = callerFor(event);
 	const alerts = await caller.monitoring.alerts({ status, rule, before, limit: PAGE_SIZE });
 	const last = alerts.at(-1);
 	const query = new URLSearchParams();

@@ -4,9 +4,9 @@ import { callerFor } from '$lib/server/trpc/caller';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
-	const version = await versionFor(event);
+	const version = versionFor(event);
 	const { manifest } = version;
-	const caller = await callerFor(event);
+	const caller = callerFor(event);
 	const family = (await caller.models.list()).find((m) => m.id === manifest.model.id);
 	const samples = await sampleApplicants(version);
 	const sample = samples.find((s) => s.id === event.url.searchParams.get('sample')) ?? null;

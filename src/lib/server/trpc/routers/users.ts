@@ -11,7 +11,8 @@ import {
 	unlockUser,
 	type UsersCaller
 } from '../../services/users.service';
-import { roleProcedure, router, type Context, type Principal } from '../trpc';
+import type { Principal } from '../../auth/principal';
+import { roleProcedure, router, type Context } from '../trpc';
 
 const adminProcedure = roleProcedure('admin');
 

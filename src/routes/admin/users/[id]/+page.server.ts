@@ -6,7 +6,7 @@ import { roleLabels, userRoles, type UserRole } from '$lib/server/auth/access';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
-	const caller = await callerFor(event);
+	const caller = callerFor(event);
 	try {
 		const user = await caller.users.get({ id: event.params.id });
 		return {
@@ -31,7 +31,7 @@ async function change<T>(
 ) {
 	const data = await event.request.formData();
 	try {
-		const result = await run(await callerFor(event), event.params.id ?? '', data);
+		const result = await run(callerFor(event), event.params.id ?? '', data);
 		return { done, result };
 	} catch (cause) {
 		return refused(cause, { form: done });

@@ -3,13 +3,12 @@
  * In production `server.js` serves these paths on its fast path before SvelteKit sees them; both
  * call the same `serveApi`.
  */
-import { getCore } from '$lib/server/core';
 import { apiHandlerFor } from '$lib/server/http/api';
 import { API_PREFIX } from '$lib/server/http/rest';
 import type { RequestHandler } from './$types';
 
 export const fallback: RequestHandler = async (event) => {
-	const core = await getCore();
+	const core = event.locals.core;
 	const limit = core.env.API_BODY_LIMIT_BYTES;
 	const declared = Number(event.request.headers.get('content-length') ?? 0);
 	const requestId = event.locals.requestId;

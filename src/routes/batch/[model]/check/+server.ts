@@ -1,4 +1,3 @@
-import { getCore } from '$lib/server/core';
 import { jsonAnswer, jsonProblem, readJsonBody } from '$lib/server/http/portal-json';
 import { checkChunk, parseChunk } from '$lib/server/services/batch.service';
 import type { RequestHandler } from './$types';
@@ -10,7 +9,7 @@ import type { RequestHandler } from './$types';
 export const POST: RequestHandler = async (event) => {
 	try {
 		const chunk = parseChunk(await readJsonBody(event));
-		const version = (await getCore()).models.resolve(event.params.model, chunk.version);
+		const version = event.locals.core.models.resolve(event.params.model, chunk.version);
 		const { valid, errors } = checkChunk(version, chunk);
 		return jsonAnswer(200, {
 			model: { id: version.manifest.model.id, version: version.manifest.model.version },

@@ -1,4 +1,3 @@
-import { getCore } from '$lib/server/core';
 import { ValidationFailed } from '$lib/server/errors';
 import { jsonAnswer, jsonProblem, readJsonBody } from '$lib/server/http/portal-json';
 import { checkChunk, parseChunk, rowFieldErrors } from '$lib/server/services/batch.service';
@@ -13,11 +12,11 @@ import type { RequestHandler } from './$types';
 export const POST: RequestHandler = async (event) => {
 	try {
 		const chunk = parseChunk(await readJsonBody(event));
-		const version = (await getCore()).models.resolve(event.params.model, chunk.version);
+		const version = event.locals.core.models.resolve(event.params.model, chunk.version);
 		const { valid, errors } = checkChunk(version, chunk);
 		if (errors.length > 0)
 			throw new ValidationFailed(rowFieldErrors(errors), 'Some rows have invalid fields.');
-		const caller = await callerFor(event);
+		const caller = callerFor(event);
 		const batch = await caller.scoring.scoreBatch({
 			model: version.manifest.model.id,
 			version: version.manifest.model.version,

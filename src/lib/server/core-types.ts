@@ -1,0 +1,43 @@
+/**
+ * The shape of the running application that the composition root (`core.ts`) builds and the
+ * transports receive: types only, so that they depend on this contract and never on `core.ts`.
+ */
+import type { InferencePool } from '$inference/pool/pool';
+import type { Env } from './env';
+import type { Database, DatabaseHandle } from './db';
+import type { ModelRegistry } from './services/models.service';
+import type { PredictionWriter } from './services/prediction-writer';
+import type { ScoringService } from './services/scoring';
+import type { CounterfactualService } from './services/counterfactual.service';
+import type { ApiAuth } from './auth/api-auth';
+import type { Cors } from './http/cors';
+import type { RateLimiter } from './limits/rate-limit';
+import type { Monitoring } from './monitoring';
+
+export interface ReadinessCheck {
+	name: string;
+	check: () => Promise<void>;
+}
+
+export interface Core {
+	env: Env;
+	database: DatabaseHandle;
+	/** Shortcut for `database.db`. */
+	db: Database;
+	models: ModelRegistry;
+	pool: InferencePool;
+	writer: PredictionWriter;
+	scoring: ScoringService;
+	/** Smallest one-feature changes that would turn a decision into approve (portal hints). */
+	counterfactuals: CounterfactualService;
+	/** Service-account tokens, the account-status cache and the token endpoint's throttle. */
+	auth: ApiAuth;
+	rateLimiter: RateLimiter;
+	cors: Cors;
+	startedAt: Date;
+	/** Checks behind /readyz; each must resolve for the instance to take traffic. */
+	readiness: ReadinessCheck[];
+	/** In-process request statistics and the alert engine (see docs/monitoring.md). */
+	monitoring: Monitoring;
+	stop(): Promise<void>;
+}
