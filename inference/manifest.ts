@@ -74,8 +74,22 @@ export const featureSchema = z.object({
 	 * training enforces it as a monotone constraint and reason wording relies on it.
 	 */
 	riskDirection: z.enum(['increasing', 'decreasing']).nullable().default(null),
-	/** Whether an applicant can realistically change it (drives counterfactual hints). */
+	/** Whether an applicant can realistically change it; true exactly when `change` is set. */
 	actionable: z.boolean(),
+	/**
+	 * How an applicant could change it, which bounds counterfactual suggestions: `increase` or
+	 * `decrease` only, or `either`; `values`, when set, are the only values on offer (a term, a
+	 * category). Null: the applicant cannot change it (age, credit history, the lender's grade).
+	 */
+	change: z
+		.object({
+			direction: z.enum(['increase', 'decrease', 'either']),
+			values: z
+				.array(z.union([finite, z.string()]))
+				.min(1)
+				.nullable()
+		})
+		.nullable(),
 	encoding: encodingSchema,
 	/** Adverse-action reason for this feature: short code and text shown when it pushes risk up. */
 	reason: z.object({ code: z.string().min(1), text: z.string().min(1) })

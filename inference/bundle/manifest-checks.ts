@@ -32,6 +32,7 @@ export function checkManifest(bundle: string, m: Manifest): void {
 		if (names.has(f.name)) fail(`${at}.name`, 'duplicate feature name');
 		names.add(f.name);
 		checkFeatureTyping(f, at, fail);
+		checkChange(f, at, fail);
 		for (const col of featureColumns(f)) {
 			if (col >= nCols) fail(`${at}.encoding`, `column ${col} is outside input.columns (${nCols})`);
 			const prev = owner[col];
@@ -70,6 +71,23 @@ function checkFeatureTyping(f: Feature, at: string, fail: (field: string, detail
 	}
 	for (const c of Object.keys(mapped)) {
 		if (!cats.includes(c)) fail(`${at}.encoding`, `encodes "${c}", which is not in categories`);
+	}
+}
+
+/** `change` agrees with `actionable`, the feature's type and its domain. */
+function checkChange(f: Feature, at: string, fail: (field: string, detail: string) => never): void {
+	const { change } = f;
+	if (f.actionable !== (change !== null)) fail(`${at}.change`, 'must be set exactly when actionable is true');
+	if (change === null) return;
+	if (f.type === 'categorical' && change.direction !== 'either') {
+		fail(`${at}.change.direction`, 'a categorical feature has no order: use "either"');
+	}
+	for (const value of change.values ?? []) {
+		const ok =
+			f.type === 'numeric'
+				? typeof value === 'number' && (f.range === null || (value >= f.range.min && value <= f.range.max))
+				: typeof value === 'string' && (f.categories ?? []).includes(value);
+		if (!ok) fail(`${at}.change.values`, `${JSON.stringify(value)} is not a valid value of the feature`);
 	}
 }
 

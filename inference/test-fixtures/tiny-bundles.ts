@@ -75,6 +75,7 @@ function features(missing: boolean): Feature[] {
 			missingAllowed: missing,
 			riskDirection: 'decreasing',
 			actionable: true,
+			change: { direction: 'increase', values: null },
 			encoding: { kind: 'passthrough', column: 0 },
 			reason: reason('R01', 'Income too low for the amount requested')
 		},
@@ -91,6 +92,7 @@ function features(missing: boolean): Feature[] {
 			missingAllowed: missing,
 			riskDirection: null,
 			actionable: false,
+			change: null,
 			encoding: { kind: 'one_hot', columns: { car: 1, home: 2, other: 3 } },
 			reason: reason('R02', 'Purpose of the loan')
 		},
@@ -107,6 +109,7 @@ function features(missing: boolean): Feature[] {
 			missingAllowed: false,
 			riskDirection: 'increasing',
 			actionable: false,
+			change: null,
 			encoding: { kind: 'ordinal', column: 4, codes: { A: 0, B: 1, C: 2 } },
 			reason: reason('R03', 'Credit grade')
 		},
@@ -123,6 +126,7 @@ function features(missing: boolean): Feature[] {
 			missingAllowed: false,
 			riskDirection: null,
 			actionable: false,
+			change: null,
 			encoding: { kind: 'passthrough', column: 5 },
 			reason: reason('R04', 'Length of credit history')
 		}

@@ -31,7 +31,23 @@ class FeatureSpec:
     integer: bool = False
     categories: tuple[str, ...] | None = None  # ordinal: in code order 0..k-1
     category_labels: dict[str, str] | None = None
-    actionable: bool = False
+    change: "Change | None" = None  # how an applicant could change it; None: it cannot change
+
+    @property
+    def actionable(self) -> bool:
+        return self.change is not None
+
+
+@dataclass(frozen=True)
+class Change:
+    """How an applicant could change a feature, for counterfactual suggestions."""
+
+    direction: str  # "increase" | "decrease" | "either" (categorical: "either")
+    values: tuple | None = None  # only these values are on offer (a term, a category)
+
+
+DECREASE = Change("decrease")
+INCREASE = Change("increase")
 
 
 @dataclass(frozen=True)
@@ -114,11 +130,12 @@ LENDING_CLUB = DatasetSpec(
         FeatureSpec(
             "funded_amnt", "Loan amount", "Amount of the loan funded, in US dollars "
             "(Lending Club lent between 1,000 and 40,000 USD).", "numeric",
-            "Requested loan amount is high", unit="USD", range=(1000, 40000), integer=True, actionable=True),
+            "Requested loan amount is high", unit="USD", range=(1000, 40000), integer=True, change=DECREASE),
         FeatureSpec(
             "term", "Loan term", "Number of monthly repayments: 36 or 60.", "categorical",
             "Loan term is long", categories=("term_36", "term_60"),
-            category_labels={"term_36": "36 months", "term_60": "60 months"}, actionable=True),
+            category_labels={"term_36": "36 months", "term_60": "60 months"},
+            change=Change("either", ("term_36", "term_60"))),
         FeatureSpec(
             "int_rate", "Interest rate", "Annual interest rate of the loan, in percent. Set by Lending "
             "Club from its own sub-grade, so it already reflects the lender's risk assessment.", "numeric",
@@ -137,7 +154,7 @@ LENDING_CLUB = DatasetSpec(
                              "Verified": "Income verified"}),
         FeatureSpec(
             "annual_inc", "Annual income", "Self-reported annual income of the applicant, in US dollars.",
-            "numeric", "Annual income is low", unit="USD", range=(0, 10_000_000)),
+            "numeric", "Annual income is low", unit="USD", range=(0, 10_000_000), change=INCREASE),
         FeatureSpec(
             "emp_length", "Employment length", "Years with the current employer, as reported by the "
             "applicant. Encoded in order; 'unknown' is placed below 'less than 1 year'.", "ordinal",
@@ -150,9 +167,9 @@ LENDING_CLUB = DatasetSpec(
         FeatureSpec(
             "revol_util", "Revolving utilisation", "Revolving credit balance as a percentage of the total "
             "revolving credit limit (credit cards and lines of credit).", "numeric",
-            "Revolving credit utilisation is high", unit="%", range=(0, 200), actionable=True),
+            "Revolving credit utilisation is high", unit="%", range=(0, 200), change=DECREASE),
         _count("acc_now_delinq", "Accounts now delinquent", "Number of credit accounts on which the "
-               "applicant is currently delinquent.", 10, "Accounts are currently delinquent", actionable=True),
+               "applicant is currently delinquent.", 10, "Accounts are currently delinquent", change=DECREASE),
         _count("open_il_6m", "Active instalment accounts", "Number of currently active instalment "
                "trades (Lending Club field open_il_6m).", 50, "Many active instalment loans"),
         _count("open_il_12m", "Instalment accounts opened (12 months)", "Number of instalment accounts "
@@ -161,17 +178,17 @@ LENDING_CLUB = DatasetSpec(
                "opened in the last 24 months.", 50, "Several instalment loans opened in the last two years"),
         _money("total_bal_il", "Instalment balance", "Total current balance of all instalment accounts "
                "(car loans, student loans, personal loans), in US dollars.", 2_000_000,
-               "Outstanding instalment debt is high", actionable=True),
+               "Outstanding instalment debt is high", change=DECREASE),
         FeatureSpec(
             "all_util", "Overall utilisation", "Balance as a percentage of credit limit across all trades "
             "(revolving and instalment), in percent.", "numeric", "Overall credit utilisation is high",
-            unit="%", range=(0, 300), integer=True, actionable=True),
+            unit="%", range=(0, 300), integer=True, change=DECREASE),
         _count("inq_fi", "Personal-finance inquiries", "Number of personal-finance credit inquiries.", 50,
                "Many personal-finance credit inquiries"),
         _count("inq_last_12m", "Credit inquiries (12 months)", "Number of credit inquiries in the last "
                "12 months.", 50, "Many credit inquiries in the last 12 months"),
         _money("delinq_amnt", "Past-due amount", "Amount currently past due on delinquent accounts, in "
-               "US dollars.", 100_000, "Amount currently past due", actionable=True),
+               "US dollars.", 100_000, "Amount currently past due", change=DECREASE),
         _count("num_il_tl", "Instalment accounts (total)", "Total number of instalment accounts ever "
                "opened.", 150, "Many instalment accounts"),
         _money("total_il_high_credit_limit", "Instalment credit limit", "Total original amount (high "
@@ -237,7 +254,8 @@ CONSUMER_CREDIT = DatasetSpec(
                              "ignore": "Not stated (\"ignore\" in the source)"}),
         FeatureSpec(
             "Time", "Loan term", "Term of the requested loan, in months.", "numeric",
-            "Loan term is long", unit="months", range=(0, 120), integer=True, actionable=True),
+            "Loan term is long", unit="months", range=(0, 120), integer=True,
+            change=Change("either", (6, 12, 18, 24, 30, 36, 42, 48, 54, 60, 72))),
         FeatureSpec(
             "Records", "Adverse records", "Whether the applicant has prior adverse credit records "
             "(e.g. arrears registered with a credit bureau).", "categorical",
@@ -254,17 +272,18 @@ CONSUMER_CREDIT = DatasetSpec(
             "Expenses are high", unit=CREDIT_MONEY, range=(0, 1000), integer=True),
         FeatureSpec(
             "Income", "Income", "Income of the applicant." + CREDIT_MONEY_NOTE, "numeric",
-            "Income is low", unit=CREDIT_MONEY, range=(0, 5000), integer=True),
+            "Income is low", unit=CREDIT_MONEY, range=(0, 5000), integer=True, change=INCREASE),
         FeatureSpec(
             "Assets", "Assets", "Value of the applicant's assets." + CREDIT_MONEY_NOTE, "numeric",
             "Assets are low", unit=CREDIT_MONEY, range=(0, 1_000_000), integer=True),
         FeatureSpec(
             "Debt", "Debt", "Outstanding debt of the applicant." + CREDIT_MONEY_NOTE, "numeric",
-            "Outstanding debt is high", unit=CREDIT_MONEY, range=(0, 100_000), integer=True, actionable=True),
+            "Outstanding debt is high", unit=CREDIT_MONEY, range=(0, 100_000), integer=True,
+            change=DECREASE),
         FeatureSpec(
             "Amount", "Loan amount", "Amount of the requested loan." + CREDIT_MONEY_NOTE, "numeric",
             "Requested loan amount is high", unit=CREDIT_MONEY, range=(0, 20_000), integer=True,
-            actionable=True),
+            change=DECREASE),
         FeatureSpec(
             "Price", "Price of the good", "Price of the good the loan finances." + CREDIT_MONEY_NOTE,
             "numeric", "Loan amount is high relative to the price of the good", unit=CREDIT_MONEY,

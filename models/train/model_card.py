@@ -40,6 +40,17 @@ def _table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+def _change(feature: dict) -> str:
+    """How an applicant could change a feature, as the counterfactual search is allowed to."""
+    change = feature["change"]
+    if change is None:
+        return "no"
+    if change["values"]:
+        labels = feature["categoryLabels"] or {}
+        return "to " + ", ".join(str(labels.get(v, v)) for v in change["values"])
+    return {"increase": "increase only", "decrease": "decrease only", "either": "either way"}[change["direction"]]
+
+
 def _features_section(manifest: dict) -> str:
     importance = manifest["explanation"]["meanAbsShap"]
     rows = []
@@ -48,9 +59,9 @@ def _features_section(manifest: dict) -> str:
         if f["encoding"]["kind"] == "one_hot":
             encoding += f" ({len(f['encoding']['columns'])} columns)"
         rows.append([f"`{f['name']}`", f["label"], f["type"], f["unit"] or "", encoding,
-                     "yes" if f["missingAllowed"] else "no", "yes" if f["actionable"] else "no",
+                     "yes" if f["missingAllowed"] else "no", _change(f),
                      f["reason"]["code"], f"{importance[f['name']]:.3f}"])
-    return _table(["feature", "label", "type", "unit", "encoding", "missing allowed", "actionable", "reason",
+    return _table(["feature", "label", "type", "unit", "encoding", "missing allowed", "applicant can change", "reason",
                    "mean \\|SHAP\\| (holdout)"], rows)
 
 

@@ -197,6 +197,8 @@ def feature_manifest(spec: FeatureSpec, index: int, dataset: DatasetSpec, encode
         "categoryLabels": dict(spec.category_labels) if spec.category_labels else None,
         "missingAllowed": bool(frame[spec.name].isna().any()),
         "actionable": spec.actionable,
+        "change": {"direction": spec.change.direction,
+                   "values": list(spec.change.values) if spec.change.values else None} if spec.change else None,
         "encoding": encoder.manifest_encoding(spec),
         "reason": {"code": f"{dataset.reason_prefix}{index + 1:02d}", "text": spec.reason},
     }
