@@ -5,7 +5,7 @@
  */
 import type { RequestEvent } from '@sveltejs/kit';
 import Papa from 'papaparse';
-import { and, count, eq } from 'drizzle-orm';
+import { and, count, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Core } from '$lib/server/core-types';
 import { predictions, type Role } from '$lib/server/db/schema';
@@ -153,14 +153,49 @@ describe.each(testDatabaseKinds())('batch scoring endpoints on %s', (kind) => {
 		expect(await countPredictions(t.core.db)).toBe(before);
 	});
 
-	it('should refuse a header that does not match the model, naming the columns', async () => {
+	it('should refuse a header that lacks a required feature or repeats a column, naming the columns', async () => {
 		const answer = await call('check', 'risk_manager', {
-			body: { columns: [...columns.slice(1), 'favourite_colour'], rows: [goodRows[0]] }
+			body: { columns: [...columns.slice(1), columns[1], ''], rows: [goodRows[0]] }
 		});
 		expect(answer.status).toBe(400);
 		const messages = (answer.json as Problem).error.fieldErrors?.columns?.join(' ') ?? '';
-		expect(messages).toContain('Unknown column(s): favourite_colour');
 		expect(messages).toContain(`Missing column(s): ${columns[0]}`);
+		expect(messages).toContain(`Column(s) given twice: ${columns[1]}`);
+		expect(messages).toContain('A column has no name');
+		const twoReferences = await call('check', 'risk_manager', {
+			body: { columns: [...columns, 'applicationId', 'application_id'], rows: [[...goodRows[0]!, 'a', 'b']] }
+		});
+		expect((twoReferences.json as Problem).error.fieldErrors?.columns?.join(' ')).toContain(
+			'Give the application reference once'
+		);
+	});
+
+	it('should record an applicationId column as the reference and pass other extra columns through', async () => {
+		const header = ['applicationId', ...columns, 'addr_state'];
+		const rows = goodRows.slice(0, 3).map((row, i) => [`LOAN-${kind}-${i}`, ...row, 'CA']);
+		rows[1]![0] = '';
+		const checked = await call('check', 'risk_manager', { body: { columns: header, rows } });
+		expect(checked.status).toBe(200);
+		expect(checked.json).toMatchObject({ valid: 3, errors: [], passedThrough: ['addr_state'] });
+
+		// As an administrator: the 10,000-row test below counts the risk manager's batch rows.
+		const scored = await call('score', 'admin', { body: { columns: header, rows } });
+		expect(scored.status).toBe(200);
+		const ids = (scored.json as ScoreAnswer).results.map((r) => r.predictionId);
+		const stored = await t.core.db
+			.select({ id: predictions.id, applicationId: predictions.applicationId, input: predictions.input })
+			.from(predictions)
+			.where(inArray(predictions.id, ids));
+		const byId = new Map(stored.map((row) => [row.id, row]));
+		expect(ids.map((id) => byId.get(id)?.applicationId)).toEqual([`LOAN-${kind}-0`, null, `LOAN-${kind}-2`]);
+		// Extra columns are not model inputs: nothing but the features is recorded.
+		expect(Object.keys(byId.get(ids[0]!)?.input ?? {})).toEqual(columns);
+
+		const bad = [[`bad id with spaces`, ...goodRows[0]!, 'CA']];
+		const refused = await call('check', 'risk_manager', { body: { columns: header, rows: bad } });
+		expect((refused.json as CheckAnswer).errors).toEqual([
+			{ row: 1, field: 'applicationId', messages: [expect.stringContaining('letters, digits')] }
+		]);
 	});
 
 	it('should refuse malformed requests with a field-level 4xx, never a 500', async () => {

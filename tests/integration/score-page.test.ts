@@ -3,6 +3,7 @@
  * samples from the manifest), the recorded score action, the unrecorded what-if, field-level
  * refusals and the role rules.
  */
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isActionFailure, type ActionFailure, type RequestEvent } from '@sveltejs/kit';
 import { decide, pageAccess } from '$lib/server/auth/access';
@@ -13,7 +14,7 @@ import * as scorePage from '../../src/routes/score/[model]/+page.server';
 import { startTestCore, type TestCore } from '../helpers/core';
 import { testDatabaseKinds } from '../helpers/database';
 import { pageEvent, useAsProcessCore } from '../helpers/page-event';
-import type { Role } from '$lib/server/db/schema';
+import { predictions, type Role } from '$lib/server/db/schema';
 
 interface Loaded {
 	fields: FormFieldSpec[];
@@ -130,6 +131,21 @@ describe.each(testDatabaseKinds())('the scoring page on %s', (kind) => {
 			await post('whatIf', sample('approve'), 'risk_manager', 'version=scorecard-1.0.0&')
 		);
 		expect(answer.outcome.score.model).toEqual({ id: 'lending-club', version: 'scorecard-1.0.0' });
+	});
+
+	it('should record the application reference typed in the form, and refuse a malformed one', async () => {
+		const answer = succeeded(await post('score', { ...sample('review'), applicationId: ` APP-${kind}-7 ` }));
+		const id = answer.outcome.score.predictionId ?? '';
+		const [stored] = await t.core.db
+			.select({ applicationId: predictions.applicationId })
+			.from(predictions)
+			.where(eq(predictions.id, id));
+		expect(stored?.applicationId).toBe(`APP-${kind}-7`);
+		const before = await countPredictions(t.core.db);
+		const bad = refusal(await post('score', { ...sample('review'), applicationId: 'not valid!' }));
+		expect(bad.status).toBe(400);
+		expect(Object.keys(bad.data.fieldErrors)).toEqual(['applicationId']);
+		expect(await countPredictions(t.core.db)).toBe(before);
 	});
 
 	it('should refuse bad fields with a 400 and a message at each field, recording nothing', async () => {

@@ -42,6 +42,9 @@ export async function scoreAction(event: RequestEvent, kind: ScoreView['kind']) 
 	const parsed = version.formSchema.safeParse(values);
 	if (!parsed.success) return invalid(toFieldErrors(parsed.error.issues), { values, form: kind });
 	const applicant = parsed.data;
+	const given = data.get('applicationId');
+	const reference = typeof given === 'string' ? given.trim() : '';
+	const applicationId = reference === '' ? undefined : reference;
 	const request = {
 		model: version.manifest.model.id,
 		version: version.manifest.model.version,
@@ -51,7 +54,7 @@ export async function scoreAction(event: RequestEvent, kind: ScoreView['kind']) 
 		const caller = callerFor(event);
 		const result =
 			kind === 'recorded'
-				? await caller.scoring.score({ ...request, explain: true })
+				? await caller.scoring.score({ ...request, applicationId, explain: true })
 				: await caller.scoring.explain(request);
 		const core = event.locals.core;
 		const outcome: ScoreOutcome = await scoreOutcome(core.counterfactuals, version, applicant, result, kind);

@@ -1,6 +1,8 @@
 /**
  * Batch scoring from the portal: a CSV whose header names the model's features, parsed in the
- * browser and sent here in chunks. Each chunk is checked against the model's lenient form schema
+ * browser and sent here in chunks. An `applicationId` (or `application_id`) column is recorded as
+ * each row's application reference; any other column that is not a feature (an internal id,
+ * `addr_state`…) is passed through to the results file untouched and named back to the person. Each chunk is checked against the model's lenient form schema
  * (the one generated from the manifest for forms and CSV: text → numbers, blank → missing), so the
  * person sees every bad cell — row, field, message — before anything is scored; valid rows are then
  * scored through the scoring procedure (recorded like any other decision).
@@ -10,6 +12,7 @@ import path from 'node:path';
 import Papa from 'papaparse';
 import { z } from 'zod';
 import { goldenRowSchema, type RawApplicant } from '$inference/manifest';
+import { APPLICATION_ID_COLUMNS, applicationId } from '$lib/validation/application-id';
 import { ROOT_FIELD, toFieldErrors, type FieldErrors } from '$lib/validation/field-errors';
 import { ValidationFailed } from '../errors';
 import type { ModelVersion } from './models.service';
@@ -45,8 +48,10 @@ export interface RowError {
 }
 
 export interface CheckedChunk {
-	valid: { row: number; applicant: RawApplicant }[];
+	valid: { row: number; applicant: RawApplicant; applicationId: string | null }[];
 	errors: RowError[];
+	/** Columns that are neither a feature nor the application reference: kept, not scored. */
+	passedThrough: string[];
 }
 
 /** Parses a chunk body; throws `ValidationFailed` naming the bad part. */
@@ -57,19 +62,21 @@ export function parseChunk(body: unknown): BatchChunk {
 }
 
 /**
- * Checks the header against the model's features: every column must be a feature, no column twice,
- * and every feature that may not be missing must be there. Errors are keyed `columns`.
+ * Checks the header against the model's features: no column twice, no blank column name, at most
+ * one application-reference column, and every feature that may not be missing must be there.
+ * Other columns are allowed (passed through). Errors are keyed `columns`.
  */
 export function checkColumns(version: ModelVersion, columns: readonly string[]): FieldErrors {
 	const features = version.manifest.features;
-	const known = new Set(features.map((f) => f.name));
 	const seen = new Set<string>();
 	const messages: string[] = [];
 	const trimmed = columns.map((c) => c.trim());
-	const unknown = trimmed.filter((c) => !known.has(c));
 	const twice = trimmed.filter((c) => (seen.has(c) ? true : (seen.add(c), false)));
 	const missing = features.filter((f) => !f.missingAllowed && !seen.has(f.name)).map((f) => f.name);
-	if (unknown.length) messages.push(`Unknown column(s): ${unknown.map(show).join(', ')}.`);
+	const references = trimmed.filter((c) => APPLICATION_ID_COLUMNS.includes(c));
+	if (trimmed.includes('')) messages.push('A column has no name: name it, or remove it.');
+	if (references.length > 1)
+		messages.push(`Give the application reference once: ${references.join(' and ')} are both there.`);
 	if (twice.length) messages.push(`Column(s) given twice: ${[...new Set(twice)].join(', ')}.`);
 	if (missing.length) messages.push(`Missing column(s): ${missing.join(', ')}.`);
 	if (messages.length) messages.push('Download the template for the expected header.');
@@ -85,6 +92,9 @@ export function checkChunk(version: ModelVersion, chunk: BatchChunk): CheckedChu
 	if (Object.keys(headerErrors).length)
 		throw new ValidationFailed(headerErrors, 'The CSV header does not match the model.');
 	const columns = chunk.columns.map((c) => c.trim());
+	const featureNames = new Set(version.manifest.features.map((f) => f.name));
+	const reference = columns.findIndex((c) => APPLICATION_ID_COLUMNS.includes(c));
+	const passedThrough = columns.filter((c, i) => !featureNames.has(c) && i !== reference);
 	const valid: CheckedChunk['valid'] = [];
 	const errors: RowError[] = [];
 	chunk.rows.forEach((cells, i) => {
@@ -98,16 +108,30 @@ export function checkChunk(version: ModelVersion, chunk: BatchChunk): CheckedChu
 			return;
 		}
 		const raw: Record<string, string> = {};
-		columns.forEach((column, c) => (raw[column] = cells[c] ?? ''));
+		columns.forEach((column, c) => {
+			if (featureNames.has(column)) raw[column] = cells[c] ?? '';
+		});
 		const parsed = version.formSchema.safeParse(raw);
+		const id = referenceOf(reference < 0 ? '' : (cells[reference] ?? ''));
+		if (!id.ok) errors.push({ row, field: columns[reference] ?? 'applicationId', messages: id.messages });
 		if (parsed.success) {
-			valid.push({ row, applicant: parsed.data });
+			if (id.ok) valid.push({ row, applicant: parsed.data, applicationId: id.value });
 			return;
 		}
 		for (const [field, messages] of Object.entries(toFieldErrors(parsed.error.issues)))
 			errors.push({ row, field, messages });
 	});
-	return { valid, errors };
+	return { valid, errors, passedThrough };
+}
+
+/** A cell of the reference column: blank is no reference; otherwise it must be a valid one. */
+function referenceOf(cell: string): { ok: true; value: string | null } | { ok: false; messages: string[] } {
+	const text = cell.trim();
+	if (text === '') return { ok: true, value: null };
+	const parsed = applicationId.safeParse(text);
+	return parsed.success
+		? { ok: true, value: parsed.data }
+		: { ok: false, messages: parsed.error.issues.map((issue) => issue.message) };
 }
 
 /** Row errors as field errors keyed `rows.<row>.<field>` (the shape of every 400 in Credible). */
@@ -141,8 +165,4 @@ async function firstGoldenRow(version: ModelVersion): Promise<RawApplicant | nul
 
 function csvCell(value: number | string | null): string {
 	return value === null ? '' : String(value);
-}
-
-function show(column: string): string {
-	return column === '' ? '(blank)' : column;
 }

@@ -1,6 +1,6 @@
 /**
  * The history of decisions: every stored prediction, searched by time, decision, band, model,
- * requester or id, newest first with keyset pagination on (created_at, id) — the same shape as the
+ * requester, or id (of the prediction, request, batch, or the caller's application reference), newest first with keyset pagination on (created_at, id) — the same shape as the
  * audit log, served by the predictions table's (…, created_at) indexes. And one prediction in
  * full, with its stored explanation, readable even when its model version is no longer loaded.
  */
@@ -38,7 +38,7 @@ const optional = <T extends z.ZodType>(schema: T) =>
 /**
  * Filters of the history, as URL search parameters or a tRPC input. Days are UTC; `to` is
  * inclusive. `requester` is an e-mail, a service account's name, or a stored `user:<id>` /
- * `service:<id>`; `q` is a prediction, request or batch id.
+ * `service:<id>`; `q` is a prediction, request, batch or application id.
  */
 export const historyQuerySchema = z
 	.object({
@@ -69,7 +69,10 @@ export const historyQuerySchema = z
 				.string()
 				.trim()
 				.max(128, 'At most 128 characters.')
-				.regex(/^[A-Za-z0-9._:-]+$/, 'A prediction, request or batch id: letters, digits and . _ : - only.')
+				.regex(
+					/^[A-Za-z0-9._:/#-]+$/,
+					'A prediction, request, batch or application id: letters, digits and . _ : / # - only.'
+				)
 		),
 		limit: z.coerce.number().int().min(1).max(200).default(50),
 		/** `nextCursor` of the previous page; absent for the first (newest) page. */
@@ -100,6 +103,8 @@ export interface HistoryRow {
 	channel: string;
 	requestId: string;
 	batchId: string | null;
+	/** The caller's reference of the application, when given. */
+	applicationId: string | null;
 	/** Reason codes, strongest first. */
 	reasonCodes: string[];
 }
@@ -137,7 +142,7 @@ export async function listPredictions(db: Database, f: HistoryFilters): Promise<
 		const byId = UUID.test(f.q)
 			? [eq(predictions.id, f.q.toLowerCase()), eq(predictions.batchId, f.q.toLowerCase())]
 			: [];
-		conditions.push(or(eq(predictions.requestId, f.q), ...byId) as SQL);
+		conditions.push(or(eq(predictions.requestId, f.q), eq(predictions.applicationId, f.q), ...byId) as SQL);
 	}
 	// The cursor carries created_at to the microsecond (a JS Date keeps milliseconds only).
 	if (position)
@@ -160,6 +165,7 @@ export async function listPredictions(db: Database, f: HistoryFilters): Promise<
 			channel: predictions.channel,
 			requestId: predictions.requestId,
 			batchId: predictions.batchId,
+			applicationId: predictions.applicationId,
 			reasons: predictions.reasons
 		})
 		.from(predictions)
@@ -218,6 +224,8 @@ export interface PredictionDetail {
 	channel: string;
 	requestId: string;
 	batchId: string | null;
+	/** The caller's reference of the application, when given. */
+	applicationId: string | null;
 	latencyMs: number;
 }
 
@@ -276,6 +284,7 @@ export async function getPrediction(
 		channel: stored.channel,
 		requestId: stored.requestId,
 		batchId: stored.batchId,
+		applicationId: stored.applicationId,
 		latencyMs: stored.latencyMs
 	};
 }

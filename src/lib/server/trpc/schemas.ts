@@ -4,6 +4,7 @@
  * an object of feature values, and `GET /models/{model}` describes what each model expects.
  */
 import { z } from 'zod';
+import { applicationId } from '$lib/validation/application-id';
 
 export const MAX_BATCH_ROWS = 10_000;
 
@@ -27,6 +28,7 @@ export const scoreInput = z.strictObject({
 	model: modelId,
 	version,
 	applicant,
+	applicationId: applicationId.optional(),
 	explain: z.boolean().default(false).describe('Return the SHAP contribution of every feature.'),
 	requestId
 });
@@ -42,13 +44,26 @@ const batchApplicant = z.unknown().meta({
 	description: 'Feature name → value (number, category or null when missing); see GET /models/{model}.'
 });
 
-export const batchInput = z.strictObject({
-	model: modelId,
-	version,
-	applicants: z.array(batchApplicant).min(1).max(MAX_BATCH_ROWS),
-	explain: z.boolean().default(false),
-	requestId
-});
+export const batchInput = z
+	.strictObject({
+		model: modelId,
+		version,
+		applicants: z.array(batchApplicant).min(1).max(MAX_BATCH_ROWS),
+		applicationIds: z
+			.array(applicationId.nullable())
+			.max(MAX_BATCH_ROWS)
+			.optional()
+			.describe('The reference of each applicant, in the same order (null where there is none).'),
+		explain: z.boolean().default(false),
+		requestId
+	})
+	.refine(
+		(value) => value.applicationIds === undefined || value.applicationIds.length === value.applicants.length,
+		{
+			message: 'Give one applicationId (or null) per applicant.',
+			path: ['applicationIds']
+		}
+	);
 
 export const explainInput = z
 	.strictObject({
@@ -78,6 +93,7 @@ export const scoreOutput = z.object({
 	predictionId: z.string(),
 	requestId: z.string(),
 	model: z.object({ id: z.string(), version: z.string() }),
+	applicationId: z.string().nullable().describe('The reference given with the application, if any.'),
 	probability: z.number().describe('Probability of default.'),
 	points: z.number().int(),
 	band: z.object({ name: z.string(), label: z.string() }),

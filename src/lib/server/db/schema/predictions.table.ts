@@ -39,8 +39,9 @@ const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
  * nothing indexes these columns.
  *
  * Indexes are kept to what reads need, as each one costs every write: the time range (monitoring,
- * drift, history), model version, requester, batch, and the idempotency key. Decision filters in the
- * history walk the time index (a third of rows match), so they have none of their own.
+ * drift, history), model version, requester, batch, application reference (partial: most calls
+ * give none) and the idempotency key. Decision filters in the history walk the time index (a third
+ * of rows match), so they have none of their own.
  */
 export const predictions = pgTable(
 	'predictions',
@@ -54,6 +55,8 @@ export const predictions = pgTable(
 		requester: text('requester').notNull(),
 		channel: channelEnum('channel').notNull(),
 		batchId: uuid('batch_id'),
+		/** The caller's own reference of the application (its loan-origination id), when given. */
+		applicationId: text('application_id'),
 		input: json('input').$type<Record<string, number | string | null>>().notNull(),
 		probability: doublePrecision('probability').notNull(),
 		margin: doublePrecision('margin').notNull(),
@@ -78,6 +81,9 @@ export const predictions = pgTable(
 		index('predictions_created_at_idx').on(table.createdAt),
 		index('predictions_model_created_at_idx').on(table.modelId, table.modelVersion, table.createdAt),
 		index('predictions_requester_created_at_idx').on(table.requester, table.createdAt),
+		index('predictions_application_idx')
+			.on(table.applicationId)
+			.where(sql`${table.applicationId} is not null`),
 		index('predictions_batch_idx')
 			.on(table.batchId)
 			.where(sql`${table.batchId} is not null`),

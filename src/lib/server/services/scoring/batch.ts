@@ -58,7 +58,7 @@ export async function scoreBatch(
 		const stored = await findStoredBatch(deps.db, requesterOf(caller), request.requestId);
 		if (stored.length > 0) {
 			// A retry: answer what was recorded, and score the rows an interrupted call did not record.
-			pending = replayBatch(stored, version, explain, results, valid);
+			pending = replayBatch(stored, version, explain, results, valid, request.applicationIds);
 			batchId = stored[0]?.batchId ?? batchId;
 		}
 	}
@@ -90,6 +90,7 @@ export async function scoreBatch(
 				if (!row) throw new Error('the engine returned fewer rows than it was given');
 				const { prediction, result } = assembleRow(caller, version, policy, applicant, row, started, {
 					idempotencyKey: request.requestId ? `${request.requestId}/${index}` : null,
+					applicationId: request.applicationIds?.[index] ?? null,
 					explain,
 					batchId,
 					now

@@ -44,14 +44,19 @@ export async function findStoredBatch(db: Database, requester: string, key: stri
 		);
 }
 
-/** The stored answer, if it was for this model and this applicant. */
+/** The stored answer, if it was for this model, this applicant and this application reference. */
 export function replay(
 	stored: Prediction,
 	version: ModelVersion,
 	applicant: RawApplicant,
+	applicationId: string | null,
 	explain: boolean
 ): ScoreResult {
-	if (stored.modelId !== version.manifest.model.id || !sameApplicant(stored.input, applicant)) {
+	if (
+		stored.modelId !== version.manifest.model.id ||
+		stored.applicationId !== applicationId ||
+		!sameApplicant(stored.input, applicant)
+	) {
 		throw new ValidationFailed(
 			{ requestId: ['This idempotency key was already used for a different request.'] },
 			'Idempotency key reused with a different request.'
@@ -69,7 +74,8 @@ export function replayBatch(
 	version: ModelVersion,
 	explain: boolean,
 	results: BatchRow[],
-	valid: IndexedApplicant[]
+	valid: IndexedApplicant[],
+	applicationIds: readonly (string | null)[] | undefined
 ): IndexedApplicant[] {
 	const byIndex = new Map(stored.map((p) => [Number(p.idempotencyKey?.split('/').pop()), p]));
 	const validIndexes = new Set(valid.map(({ index }) => index));
@@ -86,7 +92,11 @@ export function replayBatch(
 			missing.push({ index, applicant });
 			continue;
 		}
-		if (prediction.modelId !== version.manifest.model.id || !sameApplicant(prediction.input, applicant)) {
+		if (
+			prediction.modelId !== version.manifest.model.id ||
+			prediction.applicationId !== (applicationIds?.[index] ?? null) ||
+			!sameApplicant(prediction.input, applicant)
+		) {
 			throw reused();
 		}
 		results[index] = { index, ok: true, ...storedResult(prediction, version, explain, true) };

@@ -10,6 +10,7 @@ import type { Caller, EngineRow, ScoreResult } from './types';
 
 export interface RowOptions {
 	idempotencyKey: string | null;
+	applicationId?: string | null;
 	explain: boolean;
 	batchId?: string;
 	/** When the decision is made (default: now). */
@@ -44,6 +45,7 @@ export function assembleRow(
 		requester: requesterOf(caller),
 		channel: caller.channel,
 		batchId: options.batchId ?? null,
+		applicationId: options.applicationId ?? null,
 		input: applicant,
 		probability: row.probability,
 		margin: row.margin,
@@ -64,6 +66,7 @@ export function assembleRow(
 		predictionId: id,
 		requestId: caller.requestId,
 		model: modelOf(version),
+		applicationId: options.applicationId ?? null,
 		probability: row.probability,
 		points: decision.points,
 		band: decision.band,

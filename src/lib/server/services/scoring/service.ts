@@ -46,7 +46,7 @@ export class ScoringService {
 		const requester = requesterOf(caller);
 		if (request.requestId) {
 			const stored = await findStored(this.db, requester, request.requestId);
-			if (stored) return replay(stored, version, applicant, explain);
+			if (stored) return replay(stored, version, applicant, request.applicationId ?? null, explain);
 		}
 		const [row] = await runModel(this.engine, version, [applicant]);
 		if (!row) throw new Error('the engine returned no row');
@@ -59,6 +59,7 @@ export class ScoringService {
 			started,
 			{
 				idempotencyKey: request.requestId ?? null,
+				applicationId: request.applicationId ?? null,
 				explain
 			}
 		);
@@ -66,7 +67,7 @@ export class ScoringService {
 		if (outcome === 'duplicate' && request.requestId) {
 			// Another call with the same key won the race; answer what it recorded.
 			const stored = await findStored(this.db, requester, request.requestId);
-			if (stored) return replay(stored, version, applicant, explain);
+			if (stored) return replay(stored, version, applicant, request.applicationId ?? null, explain);
 		}
 		return result;
 	}

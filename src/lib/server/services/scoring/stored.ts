@@ -18,6 +18,7 @@ export function storedResult(
 		predictionId: stored.id,
 		requestId: stored.requestId,
 		model: { id: stored.modelId, version: stored.modelVersion },
+		applicationId: stored.applicationId,
 		probability: stored.probability,
 		points: stored.points,
 		band: { name: stored.band, label: band?.label ?? stored.band },

@@ -37,6 +37,8 @@ export interface ScoreResult {
 	predictionId: string;
 	requestId: string;
 	model: { id: string; version: string };
+	/** The caller's reference of the application, when given. */
+	applicationId: string | null;
 	probability: number;
 	points: number;
 	band: { name: string; label: string };
@@ -56,6 +58,7 @@ export interface ScoreRequest {
 	model: string;
 	version?: string;
 	applicant: Record<string, unknown>;
+	applicationId?: string;
 	explain?: boolean;
 	/** Idempotency key: the same key from the same caller returns the stored result. */
 	requestId?: string;
@@ -66,6 +69,8 @@ export interface BatchRequest {
 	version?: string;
 	/** Each checked on its own: a row that is not an applicant object gets its own field errors. */
 	applicants: readonly unknown[];
+	/** The reference of each applicant, in the same order (null where there is none). */
+	applicationIds?: readonly (string | null)[];
 	explain?: boolean;
 	requestId?: string;
 }

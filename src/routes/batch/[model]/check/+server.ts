@@ -10,12 +10,13 @@ export const POST: RequestHandler = async (event) => {
 	try {
 		const chunk = parseChunk(await readJsonBody(event));
 		const version = event.locals.core.models.resolve(event.params.model, chunk.version);
-		const { valid, errors } = checkChunk(version, chunk);
+		const { valid, errors, passedThrough } = checkChunk(version, chunk);
 		return jsonAnswer(200, {
 			model: { id: version.manifest.model.id, version: version.manifest.model.version },
 			rows: chunk.rows.length,
 			valid: valid.length,
-			errors
+			errors,
+			passedThrough
 		});
 	} catch (error) {
 		return jsonProblem(error, event.locals.requestId);

@@ -20,7 +20,8 @@ export const POST: RequestHandler = async (event) => {
 		const batch = await caller.scoring.scoreBatch({
 			model: version.manifest.model.id,
 			version: version.manifest.model.version,
-			applicants: valid.map((v) => v.applicant)
+			applicants: valid.map((v) => v.applicant),
+			applicationIds: valid.map((v) => v.applicationId)
 		});
 		const results = batch.results.map((result) => {
 			const row = valid[result.index]?.row ?? 0;

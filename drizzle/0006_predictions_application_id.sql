@@ -1,0 +1,2 @@
+ALTER TABLE "predictions" ADD COLUMN "application_id" text;--> statement-breakpoint
+CREATE INDEX "predictions_application_idx" ON "predictions" USING btree ("application_id") WHERE "predictions"."application_id" is not null;
