@@ -33,6 +33,7 @@ describe.each(testDatabaseKinds())('database on %s', (kind) => {
 		);
 		const names = rowsOf<{ indexname: string }>(result).map((row) => row.indexname);
 		expect(names.sort()).toEqual([
+			'predictions_application_idx',
 			'predictions_batch_idx',
 			'predictions_created_at_idx',
 			'predictions_idempotency_idx',

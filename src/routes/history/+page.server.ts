@@ -30,10 +30,13 @@ export const load: PageServerLoad = async (event) => {
 		return `?${withCursor.toString()}`;
 	};
 	const options = historyFilterOptions(event.locals.core.models);
-	const base = { filters, options, newest, filtered: query.size > 0 };
+	const caller = callerFor(event);
+	// Human review over the last 30 days: how often a final decision went against the model.
+	const overrides = await caller.reviews.overrides({});
+	const base = { filters, options, newest, filtered: query.size > 0, overrides };
 
 	try {
-		const page = await callerFor(event).history.list({ ...filters, cursor, limit: 50 });
+		const page = await caller.history.list({ ...filters, cursor, limit: 50 });
 		return { ...base, fieldErrors: {}, rows: page.rows, older: older(page.nextCursor) };
 	} catch (error) {
 		const fieldErrors = fieldErrorsOf(error);

@@ -10,15 +10,18 @@ import type { Manifest } from '$inference/manifest';
 import { toFieldErrors } from '$lib/validation/field-errors';
 import type { Database } from '../db';
 import {
+	decisionReviews,
 	decisions,
 	predictions,
 	serviceAccounts,
 	users,
 	type Decision,
+	type FinalDecision,
 	type StoredReason
 } from '../db/schema';
 import { PredictionNotFound, ValidationFailed } from '../errors';
 import type { ModelRegistry } from './models.service';
+import { reviewsOf, type ReviewView } from './reviews.service';
 import { storedShap } from './stored-shap';
 
 const DAY_MS = 86_400_000;
@@ -105,6 +108,8 @@ export interface HistoryRow {
 	batchId: string | null;
 	/** The caller's reference of the application, when given. */
 	applicationId: string | null;
+	/** A reviewer's latest final decision, when one was recorded (the model's stays in `decision`). */
+	finalDecision: FinalDecision | null;
 	/** Reason codes, strongest first. */
 	reasonCodes: string[];
 }
@@ -166,6 +171,9 @@ export async function listPredictions(db: Database, f: HistoryFilters): Promise<
 			requestId: predictions.requestId,
 			batchId: predictions.batchId,
 			applicationId: predictions.applicationId,
+			finalDecision: sql<FinalDecision | null>`(
+				select r.decision from ${decisionReviews} r where r.prediction_id = ${sql.raw('"predictions"."id"')}
+				order by r.created_at desc, r.id desc limit 1)`,
 			reasons: predictions.reasons
 		})
 		.from(predictions)
@@ -227,6 +235,8 @@ export interface PredictionDetail {
 	/** The caller's reference of the application, when given. */
 	applicationId: string | null;
 	latencyMs: number;
+	/** Human reviews, oldest first: the last is the final decision. */
+	reviews: ReviewView[];
 }
 
 /** One stored prediction in full. Throws `PredictionNotFound` (404). */
@@ -285,7 +295,8 @@ export async function getPrediction(
 		requestId: stored.requestId,
 		batchId: stored.batchId,
 		applicationId: stored.applicationId,
-		latencyMs: stored.latencyMs
+		latencyMs: stored.latencyMs,
+		reviews: await reviewsOf(db, stored.id)
 	};
 }
 

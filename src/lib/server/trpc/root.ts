@@ -3,6 +3,7 @@ import { auditRouter } from './routers/audit';
 import { historyRouter } from './routers/history';
 import { modelsRouter } from './routers/models';
 import { monitoringRouter } from './routers/monitoring';
+import { reviewsRouter } from './routers/reviews';
 import { scoringRouter } from './routers/scoring';
 import { securityRouter } from './routers/security';
 import { systemRouter } from './routers/system';
@@ -16,7 +17,8 @@ export const appRouter = router({
 	audit: auditRouter,
 	history: historyRouter,
 	security: securityRouter,
-	monitoring: monitoringRouter
+	monitoring: monitoringRouter,
+	reviews: reviewsRouter
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,7 +1,8 @@
 import { error } from '@sveltejs/kit';
 import { TRPCError } from '@trpc/server';
+import { field, refused } from '$lib/server/forms';
 import { callerFor } from '$lib/server/trpc/caller';
-import type { PageServerLoad } from './$types';
+import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
 	const caller = callerFor(event);
@@ -11,5 +12,23 @@ export const load: PageServerLoad = async (event) => {
 		if (cause instanceof TRPCError && (cause.code === 'NOT_FOUND' || cause.code === 'BAD_REQUEST'))
 			error(404, 'No such decision.');
 		throw cause;
+	}
+};
+
+export const actions: Actions = {
+	/** Records a final decision beside the model's (append-only, audited). */
+	review: async (event) => {
+		const data = await event.request.formData();
+		const values = { decision: field(data, 'decision'), reason: field(data, 'reason') };
+		try {
+			const review = await callerFor(event).reviews.record({
+				predictionId: event.params.id,
+				decision: values.decision as 'approve' | 'decline' | 'refer',
+				reason: values.reason
+			});
+			return { form: 'review', review };
+		} catch (cause) {
+			return refused(cause, { form: 'review', values });
+		}
 	}
 };

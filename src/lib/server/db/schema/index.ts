@@ -9,3 +9,4 @@ export * from './login-throttle.table';
 export * from './app-settings.table';
 export * from './totp-used-steps.table';
 export * from './alerts.table';
+export * from './decision-reviews.table';
