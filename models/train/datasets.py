@@ -8,7 +8,7 @@ or proxy attributes, kept only for the fairness check of the model card), is als
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,15 @@ class FeatureSpec:
     categories: tuple[str, ...] | None = None  # ordinal: in code order 0..k-1
     category_labels: dict[str, str] | None = None
     change: "Change | None" = None  # how an applicant could change it; None: it cannot change
+    # Direction in which credit logic expects risk to move as the value grows (ordinal: along
+    # `categories`): "increasing", "decreasing" or None (no clear direction, or categorical). Training
+    # enforces it as a monotone constraint; `direction_why` is the one-line reason for the model card.
+    risk_direction: str | None = None
+    direction_why: str = "-"
+
+    def __post_init__(self):
+        assert self.risk_direction in (None, "increasing", "decreasing"), self.risk_direction
+        assert self.risk_direction is None or self.type != "categorical", f"{self.name}: categorical"
 
     @property
     def actionable(self) -> bool:
@@ -105,6 +114,16 @@ def _count(name: str, label: str, description: str, high: float, reason: str, **
     return FeatureSpec(name, label, description, "numeric", reason, unit=None, range=(0, high), integer=True, **kwargs)
 
 
+UP, DOWN = "increasing", "decreasing"
+
+
+def _directed(features: tuple[FeatureSpec, ...], directions: dict[str, tuple[str | None, str]]) -> tuple[FeatureSpec, ...]:
+    """The features with their risk direction and its reason, from one table that names every feature."""
+    assert set(directions) == {spec.name for spec in features}, "declare a risk direction for every feature"
+    return tuple(replace(spec, risk_direction=directions[spec.name][0], direction_why=directions[spec.name][1])
+                 for spec in features)
+
+
 SUB_GRADES = tuple(f"{grade}{step}" for grade in "ABCDEFG" for step in range(1, 6))
 EMP_LENGTHS = ("emp_unk", "emp_lt_1") + tuple(f"emp_{years}" for years in range(1, 10)) + ("emp_ge_10",)
 EMP_LABELS = {
@@ -126,7 +145,7 @@ LENDING_CLUB = DatasetSpec(
     ),
     source=f"Lending Club public loan statistics, loans issued Q1 2016, via {MODELDATA}, data set lending_club",
     reason_prefix="LC",
-    features=(
+    features=_directed((
         FeatureSpec(
             "funded_amnt", "Loan amount", "Amount of the loan funded, in US dollars "
             "(Lending Club lent between 1,000 and 40,000 USD).", "numeric",
@@ -194,7 +213,33 @@ LENDING_CLUB = DatasetSpec(
         _money("total_il_high_credit_limit", "Instalment credit limit", "Total original amount (high "
                "credit / credit limit) of all instalment accounts, in US dollars.", 2_000_000,
                "Total instalment credit is high"),
-    ),
+    ), {
+        "funded_amnt": (UP, "A larger loan means larger repayments out of the same income."),
+        "term": (None, "Categorical (one-hot): no order to constrain."),
+        "int_rate": (UP, "Lending Club prices risk into the rate, and a higher rate also raises the repayment."),
+        "sub_grade": (UP, "A1 to G5 is Lending Club's own risk scale, from lowest to highest risk."),
+        "verification_status": (None, "Categorical (one-hot): no order to constrain."),
+        "annual_inc": (DOWN, "More income leaves more room to repay."),
+        "emp_length": (None, "Not constrained: 'unknown' is coded below '<1 year' but is not a shorter tenure, and "
+                             "the data set's bad rate is not ordered by tenure (7.2 % at 1 year against 5.6 % below 1 year)."),
+        "delinq_2yrs": (UP, "Past delinquencies are the strongest sign of future ones."),
+        "inq_last_6mths": (UP, "Many recent inquiries mean the applicant is seeking credit (credit hunger)."),
+        "revol_util": (UP, "Using more of the available revolving credit signals financial stress."),
+        "acc_now_delinq": (UP, "Accounts delinquent now are arrears now."),
+        "open_il_6m": (None, "Not constrained: active instalment trades are both debt load and a record of "
+                             "credit granted, and the bad rate by count is not monotone."),
+        "open_il_12m": (UP, "Instalment loans opened recently add debt and signal credit seeking."),
+        "open_il_24m": (UP, "Instalment loans opened recently add debt and signal credit seeking."),
+        "total_bal_il": (UP, "More outstanding instalment debt to service."),
+        "all_util": (UP, "Using more of the available credit signals financial stress."),
+        "inq_fi": (UP, "Many personal-finance inquiries mean the applicant is seeking credit."),
+        "inq_last_12m": (UP, "Many recent inquiries mean the applicant is seeking credit (credit hunger)."),
+        "delinq_amnt": (UP, "Money past due now is arrears now."),
+        "num_il_tl": (None, "Not constrained: a longer instalment history is both more borrowing and more "
+                            "repayment experience."),
+        "total_il_high_credit_limit": (None, "Not constrained: high original instalment amounts are exposure, "
+                                             "but also credit other lenders granted."),
+    }),
     intended_use=(
         "Estimate the probability that an unsecured personal instalment loan (36 or 60 months, 1,000 to "
         "40,000 USD) of the kind Lending Club issued in 2016 goes bad, to rank applicants and route them to "
@@ -241,7 +286,7 @@ CONSUMER_CREDIT = DatasetSpec(
     ),
     source=f"Consumer credit scoring data (T. Aluja, UPC), via {MODELDATA}, data set credit_data",
     reason_prefix="CC",
-    features=(
+    features=_directed((
         FeatureSpec(
             "Seniority", "Job seniority", "Years in the current job.", "numeric",
             "Time in current job is short", unit="years", range=(0, 60), integer=True),
@@ -288,7 +333,21 @@ CONSUMER_CREDIT = DatasetSpec(
             "Price", "Price of the good", "Price of the good the loan finances." + CREDIT_MONEY_NOTE,
             "numeric", "Loan amount is high relative to the price of the good", unit=CREDIT_MONEY,
             range=(0, 50_000), integer=True),
-    ),
+    ), {
+        "Seniority": (DOWN, "Longer time in the same job means steadier income."),
+        "Home": (None, "Categorical (one-hot): no order to constrain."),
+        "Time": (UP, "A longer term leaves more time for the applicant's situation to change before repayment."),
+        "Records": (None, "Categorical (one-hot): no order to constrain."),
+        "Job": (None, "Categorical (one-hot): no order to constrain."),
+        "Expenses": (None, "Not constrained: the source gives no definition (they look like standard amounts by "
+                           "household size), and the bad rate by expenses is not monotone."),
+        "Income": (DOWN, "More income leaves more room to repay."),
+        "Assets": (DOWN, "Assets are a buffer (and possible collateral) when income falls short."),
+        "Debt": (UP, "More outstanding debt to service from the same income."),
+        "Amount": (UP, "A larger loan means larger repayments out of the same income."),
+        "Price": (None, "Not constrained: at a given loan amount a higher price means a larger down-payment "
+                        "(less risk), but price alone also scales the loan; no direction on its own."),
+    }),
     intended_use=(
         "Estimate the probability that a consumer-credit applicant (a loan financing the purchase of a "
         "good) does not repay as agreed, from the application form, to rank applicants and route them to "

@@ -56,6 +56,14 @@ class Encoder:
                     "codes": {category: code for code, category in enumerate(spec.categories)}}
         return {"kind": "one_hot", "columns": dict(zip(spec.categories, columns))}
 
+    def monotone_signs(self) -> list[int]:
+        """Per tensor column: +1 risk must not fall as it grows, -1 must not rise, 0 free (one-hot columns)."""
+        signs = [0] * len(self.columns)
+        for spec in self.features:
+            if spec.risk_direction is not None:
+                signs[self.groups[spec.name][0]] = 1 if spec.risk_direction == "increasing" else -1
+        return signs
+
     def sum_by_feature(self, per_column: np.ndarray) -> np.ndarray:
         """Sum per-column attributions [N, columns] into per-raw-feature ones [N, features]."""
         per_column = np.asarray(per_column, dtype=np.float64)

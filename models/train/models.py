@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+import scipy
 import sklearn
 import xgboost as xgb
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
+from scipy import optimize, special
 from sklearn.preprocessing import StandardScaler
 
 import onnx_export
@@ -28,24 +28,37 @@ class XGBoostModel:
     kind = "tree_ensemble"
     framework = f"xgboost {xgb.__version__}"
 
-    def __init__(self, seed: int, rounds: int | None = None, **params):
+    def __init__(self, seed: int, rounds: int | None = None, monotone: list[int] | None = None, **params):
         self.seed = seed
         self.rounds = rounds
+        self.monotone = list(monotone) if monotone is not None and any(monotone) else None
         self.params = {
             "objective": "binary:logistic", "eta": 0.05, "max_depth": 3, "min_child_weight": 1.0,
             "subsample": 0.8, "colsample_bytree": 0.8, "lambda": 1.0, "tree_method": "hist", "max_bin": 256,
             "seed": seed, "nthread": 1, **params,
         }
+        if self.monotone:
+            self.params["monotone_constraints"] = "(" + ",".join(str(sign) for sign in self.monotone) + ")"
         self.booster: xgb.Booster | None = None
 
     @property
     def hyperparameters(self) -> dict:
         return {"num_boost_round": self.rounds, "rounds_chosen_by": ROUNDS_RULE, **self.params}
 
-    def unfitted_copy(self) -> "XGBoostModel":
-        """Same hyperparameters (including the number of rounds once chosen), not trained."""
-        params = {k: v for k, v in self.params.items() if k not in ("seed", "base_score")}
-        return XGBoostModel(self.seed, self.rounds, **params)
+    def unfitted_copy(self, extra_columns: int = 0) -> "XGBoostModel":
+        """Same hyperparameters (including the number of rounds once chosen), not trained.
+
+        `extra_columns` unconstrained columns are appended to the monotone constraints (the fairness check
+        adds the protected attributes after the model's own columns).
+        """
+        params = {k: v for k, v in self.params.items() if k not in ("seed", "base_score", "monotone_constraints")}
+        monotone = self.monotone + [0] * extra_columns if self.monotone else None
+        return XGBoostModel(self.seed, self.rounds, monotone, **params)
+
+    def unconstrained(self) -> "XGBoostModel":
+        """The same recipe without monotone constraints, rounds chosen afresh (for the before/after AUC)."""
+        params = {k: v for k, v in self.params.items() if k not in ("seed", "base_score", "monotone_constraints")}
+        return XGBoostModel(self.seed, None, None, **params)
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "XGBoostModel":
         """Train with base_score = the training bad rate (so trees model deviations from it).
@@ -103,44 +116,70 @@ class XGBoostModel:
 
 
 class ScorecardModel:
-    """Standardised logistic regression; the ONNX graph uses the unstandardised (folded) weights."""
+    """Standardised L2 logistic regression, optionally with sign-constrained coefficients.
+
+    Fitted by minimising C · Σ log loss + ½ ‖β‖² (sklearn's objective; intercept not penalised) with
+    scipy's L-BFGS-B. A column with sign +1 gets the bound β ≥ 0, -1 gets β ≤ 0, 0 is free. The ONNX
+    graph uses the unstandardised (folded) weights, which have the same signs.
+    """
 
     kind = "linear"
-    framework = f"scikit-learn {sklearn.__version__}"
+    framework = f"scikit-learn {sklearn.__version__} + scipy {scipy.__version__}"
+    MAX_ITER = 5000
 
-    def __init__(self, seed: int, C: float = 1.0):
-        self.seed = seed
-        self.pipeline = make_pipeline(
-            StandardScaler(), LogisticRegression(C=C, penalty="l2", solver="lbfgs", max_iter=5000, random_state=seed))
+    def __init__(self, seed: int, C: float = 1.0, monotone: list[int] | None = None):
+        self.seed = seed  # the fit is deterministic; kept for the common interface
+        self.C = C
+        self.monotone = list(monotone) if monotone is not None and any(monotone) else None
         self.coef: np.ndarray | None = None
         self.intercept: float | None = None
         self.column_means: np.ndarray | None = None
 
     @property
     def hyperparameters(self) -> dict:
-        regression = self.pipeline[-1]
-        return {"standardise": True, "penalty": regression.penalty, "C": regression.C, "solver": regression.solver,
-                "max_iter": regression.max_iter}
+        return {"standardise": True, "penalty": "l2", "C": self.C, "solver": "L-BFGS-B (scipy)",
+                "max_iter": self.MAX_ITER, "signConstraints": self.monotone}
 
-    def unfitted_copy(self) -> "ScorecardModel":
-        return ScorecardModel(self.seed, self.pipeline[-1].C)
+    def unfitted_copy(self, extra_columns: int = 0) -> "ScorecardModel":
+        monotone = self.monotone + [0] * extra_columns if self.monotone else None
+        return ScorecardModel(self.seed, self.C, monotone)
+
+    def unconstrained(self) -> "ScorecardModel":
+        return ScorecardModel(self.seed, self.C)
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "ScorecardModel":
-        """Fit, then fold the scaler: coef_j = β_j / σ_j, intercept = β_0 − Σ β_j μ_j / σ_j."""
+        """Fit on standardised columns, then fold the scaler: coef_j = β_j / σ_j, intercept = β_0 − Σ β_j μ_j / σ_j."""
         X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
         assert not np.isnan(X).any(), "the scorecard does not support missing values"
-        self.pipeline.fit(X, y)
-        scaler, regression = self.pipeline
-        self.coef = regression.coef_[0] / scaler.scale_
-        self.intercept = float(regression.intercept_[0] - np.sum(regression.coef_[0] * scaler.mean_ / scaler.scale_))
+        scaler = StandardScaler().fit(X)
+        Z = scaler.transform(X)
+        n_columns = Z.shape[1]
+
+        def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            beta, beta0 = theta[:-1], theta[-1]
+            margin = Z @ beta + beta0
+            loss = self.C * float(np.sum(np.logaddexp(0.0, margin) - y * margin)) + 0.5 * float(beta @ beta)
+            residual = self.C * (special.expit(margin) - y)
+            return loss, np.append(Z.T @ residual + beta, residual.sum())
+
+        signs = self.monotone or [0] * n_columns
+        assert len(signs) == n_columns
+        bounds = [(0.0, None) if s > 0 else (None, 0.0) if s < 0 else (None, None) for s in signs] + [(None, None)]
+        result = optimize.minimize(objective, np.zeros(n_columns + 1), jac=True, method="L-BFGS-B", bounds=bounds,
+                                   options={"maxiter": self.MAX_ITER, "ftol": 1e-12, "gtol": 1e-8})
+        assert result.success, f"scorecard fit did not converge: {result.message}"
+        beta, beta0 = result.x[:-1], result.x[-1]
+        self.coef = beta / scaler.scale_
+        self.intercept = float(beta0 - np.sum(beta * scaler.mean_ / scaler.scale_))
         self.column_means = X.mean(axis=0)
         return self
 
     def margin(self, X: np.ndarray) -> np.ndarray:
-        return self.pipeline.decision_function(np.asarray(X, dtype=np.float64))
+        return np.asarray(X, dtype=np.float64) @ self.coef + self.intercept
 
     def probability(self, X: np.ndarray) -> np.ndarray:
-        return self.pipeline.predict_proba(np.asarray(X, dtype=np.float64))[:, 1]
+        return special.expit(self.margin(X))
 
     def contributions(self, X: np.ndarray) -> tuple[np.ndarray, float]:
         """Exact linear SHAP coef_j · (x_j − mean_j), base = intercept + coef · means."""

@@ -62,7 +62,7 @@ class Bundle:
     version: str
     name: str
     description: str
-    make_model: Callable[[], XGBoostModel | ScorecardModel]
+    make_model: Callable[[list[int]], XGBoostModel | ScorecardModel]  # monotone sign per tensor column
 
     @property
     def folder(self) -> Path:
@@ -73,15 +73,15 @@ BUNDLES = (
     Bundle(LENDING_CLUB, "lending-club", "xgb-1.0.0", "Lending Club default risk (XGBoost)",
            "Champion model: gradient-boosted trees estimating the probability that a Lending Club personal "
            "loan goes bad (charged off, defaulted or 21-120 days late) from application and credit-bureau data.",
-           lambda: XGBoostModel(SEED, eta=0.02, max_depth=3, min_child_weight=20, colsample_bytree=0.5)),
+           lambda monotone: XGBoostModel(SEED, monotone=monotone, eta=0.02, max_depth=3, min_child_weight=20, colsample_bytree=0.5)),
     Bundle(LENDING_CLUB, "lending-club", "scorecard-1.0.0", "Lending Club default risk (logistic scorecard)",
            "Challenger model: logistic-regression scorecard on the same inputs as the XGBoost champion; "
            "every feature's effect is a single, inspectable weight.",
-           lambda: ScorecardModel(SEED)),
+           lambda monotone: ScorecardModel(SEED, monotone=monotone)),
     Bundle(CONSUMER_CREDIT, "consumer-credit", "xgb-1.0.0", "Consumer credit default risk (XGBoost)",
            "Gradient-boosted trees estimating the probability that a consumer-credit applicant does not repay "
            "as agreed, from the application form; handles unknown housing, job, income, assets and debt.",
-           lambda: XGBoostModel(SEED, eta=0.05, max_depth=3, min_child_weight=10, colsample_bytree=0.8)),
+           lambda monotone: XGBoostModel(SEED, monotone=monotone, eta=0.05, max_depth=3, min_child_weight=10, colsample_bytree=0.8)),
 )
 
 
@@ -170,7 +170,8 @@ def protected_groups(attribute: ProtectedAttribute, values: pd.Series) -> tuple[
     return labels, list(counts.index)
 
 
-def fairness_report(model, dataset: DatasetSpec, split: Split, p_holdout: np.ndarray, cutoffs: dict) -> dict:
+def fairness_report(model, dataset: DatasetSpec, split: Split, p_holdout: np.ndarray, cutoffs: dict,
+                    n_columns: int) -> dict:
     """Outcomes by protected group on the holdout, and the holdout AUC if the attributes were inputs."""
     groups = {}
     for attribute in dataset.protected:
@@ -178,7 +179,8 @@ def fairness_report(model, dataset: DatasetSpec, split: Split, p_holdout: np.nda
         groups[attribute.name] = evaluation.group_outcomes(labels, order, split.y[split.holdout], p_holdout, cutoffs)
     extended = Encoder(dataset.features + tuple(protected_spec(a, split.frame) for a in dataset.protected))
     X_ext = extended.transform(split.frame)
-    with_protected = model.unfitted_copy().fit(X_ext[split.train], split.y[split.train])
+    with_protected = model.unfitted_copy(extra_columns=X_ext.shape[1] - n_columns).fit(X_ext[split.train],
+                                                                                       split.y[split.train])
     auc_with = roc_auc_score(split.y[split.holdout], with_protected.probability(X_ext[split.holdout]))
     return {"groups": groups, "aucWithProtected": float(auc_with)}
 
@@ -197,6 +199,7 @@ def feature_manifest(spec: FeatureSpec, index: int, dataset: DatasetSpec, encode
         "categoryLabels": dict(spec.category_labels) if spec.category_labels else None,
         "missingAllowed": bool(frame[spec.name].isna().any()),
         "actionable": spec.actionable,
+        "riskDirection": spec.risk_direction,
         "change": {"direction": spec.change.direction,
                    "values": list(spec.change.values) if spec.change.values else None} if spec.change else None,
         "encoding": encoder.manifest_encoding(spec),
@@ -219,8 +222,10 @@ def build_bundle(bundle: Bundle, split: Split) -> dict:
     y = split.y
     X_train, y_train, X_hold, y_hold = X[split.train], y[split.train], X[split.holdout], y[split.holdout]
 
-    model = bundle.make_model().fit(X_train, y_train)
+    model = bundle.make_model(encoder.monotone_signs()).fit(X_train, y_train)
     p_hold = model.probability(X_hold)
+    unconstrained = model.unconstrained().fit(X_train, y_train)
+    auc_unconstrained = float(roc_auc_score(y_hold, unconstrained.probability(X_hold)))
     metrics = {"holdout": evaluation.classification_metrics(y_hold, p_hold),
                "train": evaluation.classification_metrics(y_train, model.probability(X_train))}
 
@@ -235,6 +240,8 @@ def build_bundle(bundle: Bundle, split: Split) -> dict:
     }
     extra = {
         "oofAuc": float(roc_auc_score(y_train, p_oof)),
+        "aucUnconstrained": auc_unconstrained,
+        "unconstrainedHyperparameters": unconstrained.hyperparameters,
         "aucInterval": evaluation.auc_interval(y_hold, p_hold, SEED),
         "costReviewDeclined": evaluation.decision_cost(y_hold, p_hold, cutoffs["approveBelow"]),
         "costApproveAll": evaluation.decision_cost(y_hold, p_hold, threshold=np.inf),
@@ -296,7 +303,8 @@ def build_bundle(bundle: Bundle, split: Split) -> dict:
     summary = {
         "bundle": bundle, "manifest": manifest, "extra": extra, "exportCheck": export_check,
         "additivity": additivity, "goldenFromTrain": golden_from_train,
-        "fairness": fairness_report(model, dataset, split, p_hold, cutoffs),
+        "fairness": fairness_report(model, dataset, split, p_hold, cutoffs, len(encoder.columns)),
+        "coef": list(model.coef) if model.kind == "linear" else None,
         "dataSha256": hashlib.sha256((DATA_DIR / dataset.csv).read_bytes()).hexdigest(),
     }
     write_bundle(bundle.folder, onnx_bytes, manifest, golden, model_card.render(summary))
@@ -352,6 +360,9 @@ def print_summary(summary: dict) -> None:
     print(f"   ONNX check: max |margin diff| {check['maxMarginDiff']:.2e}, max |SHAP diff| {check['maxShapDiff']:.2e}, "
           f"|baseValue diff| {check['baseValueDiff']:.2e}; golden additivity {summary['additivity']:.2e} "
           f"({manifest['golden']['rows']} golden rows, {summary['goldenFromTrain']} from training)")
+    print(f"   monotone constraints: holdout AUC {m['auc']:.4f} constrained vs "
+          f"{summary['extra']['aucUnconstrained']:.4f} unconstrained "
+          f"(change {m['auc'] - summary['extra']['aucUnconstrained']:+.4f})")
     print(f"   holdout AUC with protected attributes as inputs: {summary['fairness']['aucWithProtected']:.4f}")
 
 

@@ -154,7 +154,7 @@ test('anyone signed in reads a model’s global view; a viewer may not score', a
 	await expect(page.locator('.importance svg').first()).toBeVisible();
 	await expect(page.getByRole('heading', { name: 'Holdout performance' })).toBeVisible();
 	const holdout = page.getByRole('region', { name: 'Holdout performance' });
-	await expect(holdout.getByRole('cell', { name: '0.7492' })).toBeVisible();
+	await expect(holdout.getByRole('cell', { name: '0.7568' })).toBeVisible();
 	await expect(page.getByRole('heading', { level: 2, name: 'Decision policy' })).toBeVisible();
 	await expect(page.getByRole('heading', { level: 2, name: 'Model card' })).toBeVisible();
 	await expect(page.getByRole('heading', { name: 'Intended use' })).toBeVisible();
@@ -163,7 +163,7 @@ test('anyone signed in reads a model’s global view; a viewer may not score', a
 
 	await page.getByRole('link', { name: /scorecard-1\.0\.0/ }).click();
 	await expect(page).toHaveURL(/version=scorecard-1\.0\.0/);
-	await expect(holdout.getByRole('cell', { name: '0.7552' })).toBeVisible();
+	await expect(holdout.getByRole('cell', { name: '0.7656' })).toBeVisible();
 
 	const refused = await page.goto('/score/lending-club');
 	expect(refused?.status()).toBe(403);
