@@ -128,7 +128,7 @@ describe('counterfactual hints', () => {
 		);
 		expect(hint.probability).not.toBeNull();
 		expect(hint.probability ?? 1).toBeLessThanOrEqual(hint.targetProbability);
-		const fresh = await t.core.scoring.explainApplicant(caller, {
+		const { result: fresh } = await t.core.scoring.explainApplicant(caller, {
 			model,
 			version: version.manifest.model.version,
 			applicant: changed
