@@ -95,13 +95,20 @@ describe('counterfactual hints', () => {
 		return candidates.filter((_, i) => i % step === 0).slice(0, count);
 	}
 
-	async function expectValid(model: string, version: ModelVersion, applicant: RawApplicant, hint: CounterfactualView) {
+	async function expectValid(
+		model: string,
+		version: ModelVersion,
+		applicant: RawApplicant,
+		hint: CounterfactualView
+	) {
 		const { approveBelow } = version.manifest.policy.cutoffs;
 		expect(hint.searched).toBe(true);
 		expect(hint.margin).toBe(MARGIN);
 		expect(hint.targetProbability).toBeCloseTo(approveBelow * (1 - MARGIN), 12);
 		expect(hint.targetProbability).toBeLessThan(approveBelow);
-		expect(hint.tried).toEqual(version.manifest.features.filter((f) => f.change !== null).map((f) => f.label));
+		expect(hint.tried).toEqual(
+			version.manifest.features.filter((f) => f.change !== null).map((f) => f.label)
+		);
 		if (!hint.found) {
 			expect(hint.changes).toEqual([]);
 			expect(hint.probability).toBeNull();
@@ -119,7 +126,9 @@ describe('counterfactual hints', () => {
 			expect(feature, change.feature).toBeDefined();
 			if (!feature) continue;
 			const value = feature.type === 'numeric' ? Number(change.toValue) : change.toValue;
-			expect(keepsRule(feature, applicant[feature.name] ?? null, value), `${change.feature} → ${value}`).toBe(true);
+			expect(keepsRule(feature, applicant[feature.name] ?? null, value), `${change.feature} → ${value}`).toBe(
+				true
+			);
 			changed[feature.name] = value;
 		}
 		expect(hint.distance).toBeCloseTo(
@@ -138,7 +147,11 @@ describe('counterfactual hints', () => {
 		expect(fresh.decision).toBe('approve');
 	}
 
-	for (const bundle of ['lending-club/xgb-1.0.0', 'lending-club/scorecard-1.0.0', 'consumer-credit/xgb-1.0.0']) {
+	for (const bundle of [
+		'lending-club/xgb-1.0.0',
+		'lending-club/scorecard-1.0.0',
+		'consumer-credit/xgb-1.0.0'
+	]) {
 		it(`should suggest only changes within the rules that really approve with a margin (${bundle})`, async () => {
 			const [model = '', versionName = ''] = bundle.split('/');
 			const version = t.core.models.resolve(model, versionName);
@@ -187,7 +200,13 @@ describe('counterfactual hints', () => {
 		}
 		calls.length = 0;
 		const hint = await service.suggest(version, applicant, 1);
-		expect(hint).toMatchObject({ searched: true, found: false, changes: [], probability: null, decision: null });
+		expect(hint).toMatchObject({
+			searched: true,
+			found: false,
+			changes: [],
+			probability: null,
+			decision: null
+		});
 		const movable = features.filter((f) => f.change !== null).map((f) => f.label);
 		expect(hint.tried).toEqual(movable);
 		for (const label of movable) expect(hint.reason).toContain(label);

@@ -80,7 +80,10 @@ export class CounterfactualService {
 		const moves = new Map(movable.map((f) => [f.name, movesOf(f, applicant, manifest)]));
 		const allMoves = [...moves.values()].flat();
 		if (allMoves.length === 0) {
-			return none(true, `None of the features an applicant can change (${tried.join(', ')}) can move further within its rules.`);
+			return none(
+				true,
+				`None of the features an applicant can change (${tried.join(', ')}) can move further within its rules.`
+			);
 		}
 
 		let beam: Combination[] = [{ moves: [], distance: 0, probability }];
@@ -201,7 +204,8 @@ export function movesOf(f: Feature, applicant: RawApplicant, manifest: Manifest)
 		const from = cdf.at(anchor);
 		const sign = rule.direction === 'decrease' ? [-1] : rule.direction === 'increase' ? [1] : [-1, 1];
 		for (const s of sign) {
-			for (let k = 1; k * QUANTILE_STEP <= MAX_MOVE + 1e-9; k++) values.push(cdf.inverse(from + s * k * QUANTILE_STEP));
+			for (let k = 1; k * QUANTILE_STEP <= MAX_MOVE + 1e-9; k++)
+				values.push(cdf.inverse(from + s * k * QUANTILE_STEP));
 			const scale = anchor !== 0 ? Math.abs(anchor) : 1;
 			for (const step of LOCAL_STEPS) values.push(anchor + s * scale * step);
 			if (f.range) values.push(s < 0 ? f.range.min : f.range.max);
@@ -254,7 +258,11 @@ function quantileScale(f: Feature, manifest: Manifest) {
 		knots.push([x, y]);
 	}
 	const at = (v: number): number => interpolate(knots, v);
-	const inverse = (share: number): number => interpolate(knots.map(([x, y]) => [y, x]), share);
+	const inverse = (share: number): number =>
+		interpolate(
+			knots.map(([x, y]) => [y, x]),
+			share
+		);
 	const median = reference?.kind === 'numeric' ? reference.quantiles.p50 : (min + max) / 2;
 	return { at, inverse, median };
 }

@@ -114,7 +114,7 @@ export const counterfactualOutput = z
 		found: z.boolean().describe('True when a change within the rules reaches the target probability.'),
 		reason: z.string().nullable().describe('Why there is no suggestion, in words; null when found.'),
 		changes: z.array(counterfactualChange).describe('Up to three features to change together.'),
-		distance: z.number().describe('Sum of the changes\' distances.'),
+		distance: z.number().describe("Sum of the changes' distances."),
 		probability: z
 			.number()
 			.nullable()
@@ -126,7 +126,7 @@ export const counterfactualOutput = z
 		margin: z.number().describe('Relative margin under the approve cut-off.')
 	})
 	.describe(
-		'The smallest change within the model\'s rules (direction, offered values, range) that brings the probability a margin below the approve cut-off.'
+		"The smallest change within the model's rules (direction, offered values, range) that brings the probability a margin below the approve cut-off."
 	);
 
 export const explainOutput = scoreOutput.extend({
