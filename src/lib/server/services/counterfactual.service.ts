@@ -12,8 +12,9 @@
  * Search: a beam search over single-feature moves, up to {@link MAX_FEATURES} features. Round one
  * scores every single move; each further round adds one more feature's move to the most promising
  * combinations. The first round with a combination at or below the target ends the search (fewest
- * features first), and its combination with the smallest total distance wins. Every round is one
- * batch through the inference pool, never one call per candidate.
+ * features first), and its combination with the smallest total distance wins; one more round
+ * shrinks its free numeric moves towards the applicant's values while the target still holds.
+ * Every round is one batch through the inference pool, never one call per candidate.
  */
 import { decisionFor } from '$inference/decision/policy';
 import type { Feature, Manifest, RawApplicant } from '$inference/manifest';
@@ -33,6 +34,8 @@ const BEAM_WIDTH = 6;
 const MAX_MOVE = 0.5;
 /** Quantile step between tried values of a free numeric move. */
 const QUANTILE_STEP = 0.025;
+/** Points tried between the applicant's value and a winning free numeric move, to shrink it. */
+const REFINE_POINTS = 10;
 /** Relative steps around the applicant's own value, so small changes are tried first-hand. */
 const LOCAL_STEPS = [0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5];
 
@@ -116,6 +119,7 @@ export class CounterfactualService {
 
 		const notFound = `No change of up to ${MAX_FEATURES} of the features an applicant can change (${tried.join(', ')}), within their direction, offered values and range, brings the probability of default to ${formatPercent(targetProbability)} or below (${formatPercent(MARGIN, 0)} under the approve cut-off of ${formatPercent(approveBelow)}).`;
 		if (!best) return none(true, notFound);
+		best = await this.#refine(version, applicant, best, targetProbability);
 
 		// Verify: score the changed applicant once more and report what that says.
 		const changed = applyMoves(applicant, best.moves);
@@ -135,6 +139,37 @@ export class CounterfactualService {
 			decision: decisionFor(verified, manifest.policy.cutoffs),
 			...base
 		};
+	}
+
+	/**
+	 * Shrinks the winner: each free numeric move is tried at points between the applicant's value
+	 * and the move's, the others kept; the smallest total distance still at the target wins. One batch.
+	 */
+	async #refine(
+		version: ModelVersion,
+		applicant: RawApplicant,
+		best: Combination,
+		targetProbability: number
+	): Promise<Combination> {
+		const { manifest } = version;
+		const tries: Omit<Combination, 'probability'>[] = [];
+		best.moves.forEach((move, i) => {
+			const f = move.feature;
+			if (f.type !== 'numeric' || f.change?.values || typeof move.value !== 'number') return;
+			const current = applicant[f.name];
+			const from = typeof current === 'number' ? current : quantileScale(f, manifest).median;
+			const points: number[] = [];
+			for (let k = 1; k < REFINE_POINTS; k++) points.push(from + ((move.value - from) * k) / REFINE_POINTS);
+			for (const smaller of movesOf(f, applicant, manifest, points)) {
+				if (smaller.distance >= move.distance) continue;
+				const moves = best.moves.map((m, j) => (j === i ? smaller : m));
+				tries.push({ moves, distance: moves.reduce((sum, m) => sum + m.distance, 0) });
+			}
+		});
+		const reaching = (await this.#score(version, applicant, tries)).filter(
+			(c) => c.probability <= targetProbability
+		);
+		return reaching.reduce((a, b) => (b.distance < a.distance ? b : a), best);
 	}
 
 	async #score(
@@ -172,8 +207,11 @@ function promising(scored: Combination[], from: number): Combination[] {
 	return [...lowest, ...efficient];
 }
 
-/** Every move of one feature the manifest's rules allow. */
-export function movesOf(f: Feature, applicant: RawApplicant, manifest: Manifest): Move[] {
+/**
+ * Every move of one feature the manifest's rules allow; for a free numeric feature, `only` replaces
+ * the generated values (the refinement's points), still under every rule.
+ */
+export function movesOf(f: Feature, applicant: RawApplicant, manifest: Manifest, only?: number[]): Move[] {
 	const rule = f.change;
 	if (!rule) return [];
 	const current = applicant[f.name] ?? null;
@@ -199,6 +237,8 @@ export function movesOf(f: Feature, applicant: RawApplicant, manifest: Manifest)
 	let values: number[];
 	if (rule.values) {
 		values = rule.values.filter((v): v is number => typeof v === 'number');
+	} else if (only) {
+		values = only;
 	} else {
 		values = [];
 		const from = cdf.at(anchor);
