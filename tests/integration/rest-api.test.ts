@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countPredictions } from '$lib/server/services/prediction-writer';
-import { batchOutput, scoreOutput } from '$lib/server/trpc/schemas';
+import { batchOutput, explainOutput, scoreOutput } from '$lib/server/trpc/schemas';
 import { ROOT_FIELD } from '$lib/validation/field-errors';
 import { apiClient, serviceToken, type ApiCall, type ApiAnswer } from '../helpers/api';
 import { startTestCore, type TestCore } from '../helpers/core';
@@ -130,6 +130,49 @@ describe.each(testDatabaseKinds())('REST API on %s', (kind) => {
 		});
 		expect(batch.status).toBe(200);
 		expect(batchOutput.safeParse(batch.json).error).toBeUndefined();
+	});
+
+	it('should explain an applicant and a stored prediction through POST /explain with a verified counterfactual', async () => {
+		const { approveBelow } = t.core.models.resolve('lending-club').manifest.policy.cutoffs;
+		const notApproved = golden.find((row) => row.probability >= approveBelow)?.raw ?? {};
+		const fresh = await call({
+			method: 'POST',
+			path: '/explain',
+			body: { model: 'lending-club', applicant: notApproved },
+			token: scorer
+		});
+		expect(fresh.status).toBe(200);
+		const answer = explainOutput.strict().parse(fresh.json);
+		expect(answer.counterfactual.searched).toBe(true);
+		expect(answer.counterfactual.targetProbability).toBeLessThan(approveBelow);
+		if (answer.counterfactual.found) {
+			const changed = { ...notApproved };
+			for (const c of answer.counterfactual.changes) {
+				changed[c.feature] = typeof notApproved[c.feature] === 'string' ? c.toValue : Number(c.toValue);
+			}
+			const again = await call({
+				method: 'POST',
+				path: '/explain',
+				body: { model: 'lending-club', applicant: changed },
+				token: scorer
+			});
+			const rescored = explainOutput.parse(again.json);
+			expect(rescored.probability).toBeCloseTo(answer.counterfactual.probability ?? -1, 9);
+			expect(rescored.decision).toBe('approve');
+			expect(rescored.counterfactual).toMatchObject({ searched: false, found: false });
+		} else {
+			expect(answer.counterfactual.reason).toMatch(/No change/);
+		}
+		const scored = await call({
+			method: 'POST',
+			path: '/models/lending-club/score',
+			body: { applicant: notApproved },
+			token: scorer
+		});
+		const { predictionId } = scored.json as { predictionId: string };
+		const stored = await call({ method: 'POST', path: '/explain', body: { predictionId }, token: scorer });
+		expect(stored.status).toBe(200);
+		expect(explainOutput.strict().parse(stored.json).counterfactual).toEqual(answer.counterfactual);
 	});
 
 	it('should check the scoring input schema itself: unknown and mistyped top-level fields are named', async () => {

@@ -113,7 +113,17 @@ describe.each(testDatabaseKinds())('the scoring page on %s', (kind) => {
 		const sum = outcome.score.contributions.reduce((total, c) => total + c.shap, outcome.score.baseValue);
 		expect(sum).toBeCloseTo(outcome.score.margin, 4);
 		expect(outcome.population).toHaveLength(5);
-		expect(outcome.counterfactual.searched).toBe(true);
+		const hint = outcome.counterfactual;
+		expect(hint.searched).toBe(true);
+		expect(hint.targetProbability).toBeLessThan(hint.approveBelow);
+		if (hint.found) {
+			expect(hint.changes.length).toBeGreaterThan(0);
+			expect(hint.changes.length).toBeLessThanOrEqual(3);
+			expect(hint.probability).toBeLessThanOrEqual(hint.targetProbability);
+			expect(hint.decision).toBe('approve');
+		} else {
+			expect(hint.reason).toMatch(/No change|None of the features/);
+		}
 		expect(await countPredictions(t.core.db)).toBe(before + 1);
 	});
 

@@ -326,6 +326,36 @@ describe.each(testDatabaseKinds())('scoring on %s', (kind) => {
 		expect(await countPredictions(t.core.db)).toBe(before);
 	});
 
+	it('should answer the counterfactual with the explanation, re-scored and inside the approve zone', async () => {
+		const { approveBelow } = t.core.models.resolve('lending-club').manifest.policy.cutoffs;
+		// The not-approved applicants nearest the cut-off: the ones a small change can help.
+		const rows = goldenRows('lending-club/xgb-1.0.0')
+			.filter((g) => g.probability >= approveBelow)
+			.sort((a, b) => a.probability - b.probability);
+		expect(rows.length).toBeGreaterThan(0);
+		const explain = createCaller(t.context('risk_manager')).scoring.explain;
+		let found = 0;
+		for (const row of rows.slice(0, 5)) {
+			const { counterfactual } = await explain({ model: 'lending-club', applicant: row.raw });
+			expect(counterfactual.searched).toBe(true);
+			expect(counterfactual.targetProbability).toBeLessThan(approveBelow);
+			if (!counterfactual.found) {
+				expect(counterfactual.reason).toMatch(/No change of up to 3/);
+				continue;
+			}
+			found += 1;
+			const changed = { ...row.raw };
+			for (const c of counterfactual.changes) {
+				changed[c.feature] = typeof row.raw[c.feature] === 'string' ? c.toValue : Number(c.toValue);
+			}
+			const again = await explain({ model: 'lending-club', applicant: changed });
+			expect(again.probability).toBeCloseTo(counterfactual.probability ?? -1, 9);
+			expect(again.probability).toBeLessThanOrEqual(counterfactual.targetProbability);
+			expect(again.decision).toBe(counterfactual.decision);
+		}
+		expect(found).toBeGreaterThan(0);
+	});
+
 	it('should score the consumer-credit model with missing values', async () => {
 		const rows = goldenRows('consumer-credit/xgb-1.0.0');
 		const withMissing = rows.find((g) => Object.values(g.raw).some((v) => v === null));

@@ -61,20 +61,36 @@ export interface CounterfactualChange {
 	to: string;
 	/** The raw value to put into the form field. */
 	toValue: string;
-	/** Size of the change relative to the feature's range (numeric) or 1 (a category switch). */
+	/**
+	 * Size of the move: numeric features in reference-quantile units (the share of training
+	 * applicants between the old and the new value); a category switch counts 1, an ordinal step
+	 * its share of the scale.
+	 */
 	distance: number;
-	probability: number;
 }
 
 export interface CounterfactualView {
 	/** False when the applicant is already approved (nothing to search). */
 	searched: boolean;
-	best: CounterfactualChange | null;
-	/** The smallest flipping change per feature that has one, smallest first. */
+	/** True when a change within the features' rules reaches the target probability. */
+	found: boolean;
+	/** In words why there is no suggestion (already approved, or nothing within the rules); null when found. */
+	reason: string | null;
+	/** The suggestion: up to three features moved together, fewest features first, then smallest move. */
 	changes: CounterfactualChange[];
-	/** Labels of the actionable features that were tried. */
+	/** Sum of the changes' distances. */
+	distance: number;
+	/** Probability of default of the changed applicant, re-scored after the search; null when not found. */
+	probability: number | null;
+	/** Decision for the changed applicant, from that re-score; null when not found. */
+	decision: 'approve' | 'review' | 'decline' | null;
+	/** Labels of the features the search was allowed to move. */
 	tried: string[];
 	approveBelow: number;
+	/** What the search aims at: approveBelow × (1 − margin), so the result lands inside approve. */
+	targetProbability: number;
+	/** The relative margin below the approve cut-off (0.1 = 10 % below it). */
+	margin: number;
 }
 
 /** Where the applicant stands in the training distribution of one feature. */

@@ -1,36 +1,61 @@
 /**
- * Counterfactual hints: for an applicant who is not approved, the smallest change of one actionable
- * feature (within the feature's range) that would bring the probability of default below the
- * approve cut-off, found with the real model.
+ * Counterfactual hints: for an applicant who is not approved, the smallest change within the
+ * manifest's rules that brings the probability of default a stated margin below the approve
+ * cut-off, found with the real model and verified by scoring the changed applicant again.
  *
- * Numeric features are searched on a grid over the range (plus the training quantiles and small
- * steps around the applicant's value), then refined between the closest flipping value and the
- * nearest value that does not flip; categories are each tried. Every round is one batch through the
- * inference pool, never one call per candidate.
+ * Rules: only features with a `change` move; in its `direction` (`increase`, `decrease` or
+ * `either`; ordinal features in the order of their categories); to one of its offered `values` when
+ * the manifest lists them; inside the feature's range; whole numbers for integer features. A free
+ * numeric move is at most {@link MAX_MOVE} in reference-quantile units, so no suggestion asks for a
+ * jump across most of the training population.
+ *
+ * Search: a beam search over single-feature moves, up to {@link MAX_FEATURES} features. Round one
+ * scores every single move; each further round adds one more feature's move to the most promising
+ * combinations. The first round with a combination at or below the target ends the search (fewest
+ * features first), and its combination with the smallest total distance wins; one more round
+ * shrinks its free numeric moves towards the applicant's values while the target still holds.
+ * Every round is one batch through the inference pool, never one call per candidate.
  */
-import type { Feature, RawApplicant } from '$inference/manifest';
+import { decisionFor } from '$inference/decision/policy';
+import type { Feature, Manifest, RawApplicant } from '$inference/manifest';
+import { formatPercent } from '$lib/scoring/format';
 import type { CounterfactualChange, CounterfactualView } from '$lib/scoring/types';
 import { describeValue } from './applicant-form';
 import type { ModelVersion } from './models.service';
 import type { ScoringEngine } from './scoring';
 
-/** Evenly spaced grid points over a numeric range. */
-const GRID_POINTS = 40;
+/** The suggestion aims at approveBelow × (1 − MARGIN): a tenth inside approve, not on the cut-off. */
+export const MARGIN = 0.1;
+/** At most this many features move together. */
+export const MAX_FEATURES = 3;
+/** Combinations carried from one round to the next. */
+const BEAM_WIDTH = 6;
+/** Largest free numeric move, in reference-quantile units (share of the training population crossed). */
+const MAX_MOVE = 0.5;
+/** Quantile step between tried values of a free numeric move. */
+const QUANTILE_STEP = 0.025;
+/** Points tried between the applicant's value and a winning free numeric move, to shrink it. */
+const REFINE_POINTS = 10;
 /** Relative steps around the applicant's own value, so small changes are tried first-hand. */
-const LOCAL_STEPS = [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75];
-/** Points tried between the closest flipping value and the nearest non-flipping one. */
-const REFINE_POINTS = 24;
+const LOCAL_STEPS = [0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5];
 
-interface Candidate {
+/** One feature set to one value. */
+interface Move {
 	feature: Feature;
 	value: number | string;
 	distance: number;
 }
 
+/** A set of moves of distinct features, with the model's probability once scored. */
+interface Combination {
+	moves: Move[];
+	distance: number;
+	probability: number;
+}
+
 export class CounterfactualService {
 	constructor(private readonly engine: ScoringEngine) {}
 
-	/** The smallest flipping change per actionable feature, and the smallest of all. */
 	async suggest(
 		version: ModelVersion,
 		applicant: RawApplicant,
@@ -38,139 +63,281 @@ export class CounterfactualService {
 	): Promise<CounterfactualView> {
 		const { manifest } = version;
 		const approveBelow = manifest.policy.cutoffs.approveBelow;
-		const actionable = manifest.features.filter((f) => f.actionable);
-		const tried = actionable.map((f) => f.label);
-		if (probability < approveBelow) return { searched: false, best: null, changes: [], tried, approveBelow };
+		const targetProbability = approveBelow * (1 - MARGIN);
+		const movable = manifest.features.filter((f) => f.change !== null);
+		const tried = movable.map((f) => f.label);
+		const base = { tried, approveBelow, targetProbability, margin: MARGIN };
+		const none = (searched: boolean, reason: string): CounterfactualView => ({
+			searched,
+			found: false,
+			reason,
+			changes: [],
+			distance: 0,
+			probability: null,
+			decision: null,
+			...base
+		});
+		if (probability < approveBelow) return none(false, 'Approved: no change is needed.');
+		if (movable.length === 0) return none(true, 'This model declares no feature an applicant can change.');
 
-		const first = actionable.flatMap((f) => candidatesOf(f, applicant, version));
-		const scored = await this.#evaluate(version, applicant, first);
-		const best = new Map<string, { candidate: Candidate; probability: number }>();
-		const keep = (candidate: Candidate, p: number) => {
-			const current = best.get(candidate.feature.name);
-			if (p < approveBelow && (!current || candidate.distance < current.candidate.distance)) {
-				best.set(candidate.feature.name, { candidate, probability: p });
+		const moves = new Map(movable.map((f) => [f.name, movesOf(f, applicant, manifest)]));
+		const allMoves = [...moves.values()].flat();
+		if (allMoves.length === 0) {
+			return none(
+				true,
+				`None of the features an applicant can change (${tried.join(', ')}) can move further within its rules.`
+			);
+		}
+
+		let beam: Combination[] = [{ moves: [], distance: 0, probability }];
+		let best: Combination | null = null;
+		for (let round = 1; round <= MAX_FEATURES && !best && beam.length > 0; round++) {
+			const seen = new Set<string>();
+			const next: Omit<Combination, 'probability'>[] = [];
+			for (const combination of beam) {
+				const used = new Set(combination.moves.map((m) => m.feature.name));
+				for (const move of allMoves) {
+					if (used.has(move.feature.name)) continue;
+					const all = [...combination.moves, move];
+					const key = all
+						.map((m) => `${m.feature.name}=${m.value}`)
+						.sort()
+						.join('&');
+					if (seen.has(key)) continue;
+					seen.add(key);
+					next.push({ moves: all, distance: combination.distance + move.distance });
+				}
 			}
+			const scored = await this.#score(version, applicant, next);
+			const reaching = scored.filter((c) => c.probability <= targetProbability);
+			if (reaching.length > 0) {
+				best = reaching.reduce((a, b) => (b.distance < a.distance ? b : a));
+			} else {
+				beam = promising(scored, probability);
+			}
+		}
+
+		const notFound = `No change of up to ${MAX_FEATURES} of the features an applicant can change (${tried.join(', ')}), within their direction, offered values and range, brings the probability of default to ${formatPercent(targetProbability)} or below (${formatPercent(MARGIN, 0)} under the approve cut-off of ${formatPercent(approveBelow)}).`;
+		if (!best) return none(true, notFound);
+		best = await this.#refine(version, applicant, best, targetProbability);
+
+		// Verify: score the changed applicant once more and report what that says.
+		const changed = applyMoves(applicant, best.moves);
+		const [row] = await this.engine.run(version, [changed]);
+		const verified = row?.probability ?? 1;
+		if (verified > targetProbability) return none(true, notFound);
+		const changes = [...best.moves]
+			.sort((a, b) => a.distance - b.distance)
+			.map((m) => changeOf(m, applicant));
+		return {
+			searched: true,
+			found: true,
+			reason: null,
+			changes,
+			distance: best.distance,
+			probability: verified,
+			decision: decisionFor(verified, manifest.policy.cutoffs),
+			...base
 		};
-		scored.forEach(({ candidate, probability: p }) => keep(candidate, p));
-
-		// Refine numeric features between the best flipping value and the nearest one that does not flip.
-		const refine: Candidate[] = [];
-		for (const { candidate } of best.values()) {
-			if (typeof candidate.value !== 'number') continue;
-			const from = anchorOf(candidate.feature, applicant, version);
-			const target = candidate.value;
-			const direction = Math.sign(target - from);
-			const notFlipping = scored
-				.filter(
-					(s) =>
-						s.candidate.feature === candidate.feature &&
-						s.probability >= approveBelow &&
-						typeof s.candidate.value === 'number' &&
-						Math.sign(s.candidate.value - from) === direction &&
-						s.candidate.distance < candidate.distance
-				)
-				.map((s) => s.candidate.value as number);
-			const near = notFlipping.reduce((a, b) => (Math.abs(b - from) > Math.abs(a - from) ? b : a), from);
-			refine.push(...between(candidate.feature, near, target, from));
-		}
-		if (refine.length > 0) {
-			for (const { candidate, probability: p } of await this.#evaluate(version, applicant, refine))
-				keep(candidate, p);
-		}
-
-		const changes = [...best.values()]
-			.map(({ candidate, probability: p }) => changeOf(candidate, applicant, p))
-			.sort((a, b) => a.distance - b.distance);
-		return { searched: true, best: changes[0] ?? null, changes, tried, approveBelow };
 	}
 
-	async #evaluate(version: ModelVersion, applicant: RawApplicant, candidates: Candidate[]) {
-		if (candidates.length === 0) return [];
+	/**
+	 * Shrinks the winner: each free numeric move is tried at points between the applicant's value
+	 * and the move's, the others kept; the smallest total distance still at the target wins. One batch.
+	 */
+	async #refine(
+		version: ModelVersion,
+		applicant: RawApplicant,
+		best: Combination,
+		targetProbability: number
+	): Promise<Combination> {
+		const { manifest } = version;
+		const tries: Omit<Combination, 'probability'>[] = [];
+		best.moves.forEach((move, i) => {
+			const f = move.feature;
+			if (f.type !== 'numeric' || f.change?.values || typeof move.value !== 'number') return;
+			const current = applicant[f.name];
+			const from = typeof current === 'number' ? current : quantileScale(f, manifest).median;
+			const points: number[] = [];
+			for (let k = 1; k < REFINE_POINTS; k++) points.push(from + ((move.value - from) * k) / REFINE_POINTS);
+			for (const smaller of movesOf(f, applicant, manifest, points)) {
+				if (smaller.distance >= move.distance) continue;
+				const moves = best.moves.map((m, j) => (j === i ? smaller : m));
+				tries.push({ moves, distance: moves.reduce((sum, m) => sum + m.distance, 0) });
+			}
+		});
+		const reaching = (await this.#score(version, applicant, tries)).filter(
+			(c) => c.probability <= targetProbability
+		);
+		return reaching.reduce((a, b) => (b.distance < a.distance ? b : a), best);
+	}
+
+	async #score(
+		version: ModelVersion,
+		applicant: RawApplicant,
+		combinations: Omit<Combination, 'probability'>[]
+	): Promise<Combination[]> {
+		if (combinations.length === 0) return [];
 		const rows = await this.engine.run(
 			version,
-			candidates.map((c) => ({ ...applicant, [c.feature.name]: c.value }))
+			combinations.map((c) => applyMoves(applicant, c.moves))
 		);
-		return candidates.map((candidate, i) => ({ candidate, probability: rows[i]?.probability ?? 1 }));
+		return combinations.map((c, i) => ({ ...c, probability: rows[i]?.probability ?? 1 }));
 	}
 }
 
-/** The value distances are measured from: the applicant's, or the training median when unknown. */
-function anchorOf(f: Feature, applicant: RawApplicant, version: ModelVersion): number {
-	const value = applicant[f.name];
-	if (typeof value === 'number') return value;
-	const reference = version.manifest.reference.features[f.name];
-	return reference?.kind === 'numeric' ? reference.quantiles.p50 : (f.range?.min ?? 0);
+function applyMoves(applicant: RawApplicant, moves: readonly Move[]): RawApplicant {
+	const changed = { ...applicant };
+	for (const m of moves) changed[m.feature.name] = m.value;
+	return changed;
 }
 
-function candidatesOf(f: Feature, applicant: RawApplicant, version: ModelVersion): Candidate[] {
+/**
+ * The combinations worth extending: the lowest probabilities, and the largest fall in probability
+ * per unit of distance (so a cheap move that helps is kept next to a costly one that helps more).
+ */
+function promising(scored: Combination[], from: number): Combination[] {
+	const improving = scored.filter((c) => c.probability < from);
+	const half = Math.ceil(BEAM_WIDTH / 2);
+	const lowest = [...improving].sort((a, b) => a.probability - b.probability).slice(0, half);
+	const efficient = [...improving]
+		.sort((a, b) => (from - b.probability) / b.distance - (from - a.probability) / a.distance)
+		.filter((c) => !lowest.includes(c))
+		.slice(0, BEAM_WIDTH - lowest.length);
+	return [...lowest, ...efficient];
+}
+
+/**
+ * Every move of one feature the manifest's rules allow; for a free numeric feature, `only` replaces
+ * the generated values (the refinement's points), still under every rule.
+ */
+export function movesOf(f: Feature, applicant: RawApplicant, manifest: Manifest, only?: number[]): Move[] {
+	const rule = f.change;
+	if (!rule) return [];
 	const current = applicant[f.name] ?? null;
 	if (f.type !== 'numeric') {
 		const categories = f.categories ?? [];
+		const offered = (rule.values ?? categories).filter(
+			(v): v is string => typeof v === 'string' && categories.includes(v) && v !== current
+		);
 		const at = typeof current === 'string' ? categories.indexOf(current) : -1;
 		const span = Math.max(1, categories.length - 1);
-		return categories.flatMap((value, index) =>
-			value === current
-				? []
-				: [
-						{
-							feature: f,
-							value,
-							// A switch of category counts as a whole range; an ordinal step as its share of the scale.
-							distance: f.type === 'ordinal' && at >= 0 ? Math.abs(index - at) / span : 1
-						}
-					]
-		);
+		return offered.flatMap((value) => {
+			const index = categories.indexOf(value);
+			if (f.type === 'ordinal' && at >= 0 && !allowed(rule.direction, index - at)) return [];
+			// A switch of category counts 1; an ordinal step its share of the scale.
+			const distance = f.type === 'ordinal' && at >= 0 ? Math.abs(index - at) / span : 1;
+			return [{ feature: f, value, distance }];
+		});
 	}
-	if (!f.range) return [];
-	const { min, max } = f.range;
-	const anchor = anchorOf(f, applicant, version);
-	const values: number[] = [];
-	for (let i = 0; i <= GRID_POINTS; i++) values.push(min + ((max - min) * i) / GRID_POINTS);
-	const reference = version.manifest.reference.features[f.name];
-	if (reference?.kind === 'numeric') values.push(...reference.edges, ...Object.values(reference.quantiles));
-	const scale = anchor !== 0 ? Math.abs(anchor) : (max - min) / GRID_POINTS;
-	for (const step of LOCAL_STEPS) values.push(anchor - scale * step, anchor + scale * step);
-	return numericCandidates(f, values, anchor, current);
-}
-
-/** Points strictly between `near` (does not flip) and `target` (flips). */
-function between(f: Feature, near: number, target: number, anchor: number): Candidate[] {
-	const values: number[] = [];
-	for (let i = 1; i < REFINE_POINTS; i++) values.push(near + ((target - near) * i) / REFINE_POINTS);
-	return numericCandidates(f, values, anchor, null).filter((c) => c.value !== target);
-}
-
-function numericCandidates(f: Feature, values: number[], anchor: number, current: unknown): Candidate[] {
-	const { min, max } = f.range ?? { min: -Infinity, max: Infinity };
-	const span = max - min || 1;
+	const cdf = quantileScale(f, manifest);
+	const anchor = typeof current === 'number' ? current : cdf.median;
+	const inRange = (v: number) => !f.range || (v >= f.range.min && v <= f.range.max);
+	const distanceOf = (v: number) => Math.abs(cdf.at(v) - cdf.at(anchor));
+	let values: number[];
+	if (rule.values) {
+		values = rule.values.filter((v): v is number => typeof v === 'number');
+	} else if (only) {
+		values = only;
+	} else {
+		values = [];
+		const from = cdf.at(anchor);
+		const sign = rule.direction === 'decrease' ? [-1] : rule.direction === 'increase' ? [1] : [-1, 1];
+		for (const s of sign) {
+			for (let k = 1; k * QUANTILE_STEP <= MAX_MOVE + 1e-9; k++)
+				values.push(cdf.inverse(from + s * k * QUANTILE_STEP));
+			const scale = anchor !== 0 ? Math.abs(anchor) : 1;
+			for (const step of LOCAL_STEPS) values.push(anchor + s * scale * step);
+			if (f.range) values.push(s < 0 ? f.range.min : f.range.max);
+		}
+	}
 	const seen = new Set<number>();
-	const candidates: Candidate[] = [];
+	const moves: Move[] = [];
 	for (const raw of values) {
-		const value = clean(Math.min(max, Math.max(min, f.integer ? Math.round(raw) : raw)), f.integer);
-		if (value === current || seen.has(value) || !Number.isFinite(value)) continue;
+		const value = clean(raw, f.integer);
+		if (!Number.isFinite(value) || seen.has(value) || value === current || !inRange(value)) continue;
+		if (f.integer && !Number.isInteger(value)) continue;
+		if (!allowed(rule.direction, value - anchor)) continue;
+		const distance = distanceOf(value);
+		if (!rule.values && distance > MAX_MOVE + 1e-9) continue;
 		seen.add(value);
-		candidates.push({ feature: f, value, distance: Math.abs(value - anchor) / span });
+		moves.push({ feature: f, value, distance: Math.max(distance, 1e-6) });
 	}
-	return candidates;
+	return moves;
+}
+
+function allowed(direction: 'increase' | 'decrease' | 'either', delta: number): boolean {
+	if (delta === 0) return false;
+	return direction === 'either' || (direction === 'increase' ? delta > 0 : delta < 0);
+}
+
+/**
+ * The training distribution of a numeric feature as a piecewise-linear cumulative share through
+ * the range ends and the reference quantiles (p05 … p95); without a reference, the range itself.
+ */
+function quantileScale(f: Feature, manifest: Manifest) {
+	const reference = manifest.reference.features[f.name];
+	const min = f.range?.min ?? 0;
+	const max = f.range?.max ?? 1;
+	const points: [number, number][] = [[min, 0]];
+	if (reference?.kind === 'numeric') {
+		const q = reference.quantiles;
+		points.push([q.p05, 0.05], [q.p25, 0.25], [q.p50, 0.5], [q.p75, 0.75], [q.p95, 0.95]);
+	}
+	points.push([max, 1]);
+	// Ties (many rows at one value) collapse into one point at the middle of their shares.
+	const knots: [number, number][] = [];
+	let low = 0;
+	for (const [x, y] of points.sort((a, b) => a[0] - b[0] || a[1] - b[1])) {
+		const last = knots.at(-1);
+		if (last && x <= last[0]) {
+			last[1] = (low + y) / 2;
+			continue;
+		}
+		low = y;
+		knots.push([x, y]);
+	}
+	const at = (v: number): number => interpolate(knots, v);
+	const inverse = (share: number): number =>
+		interpolate(
+			knots.map(([x, y]) => [y, x]),
+			share
+		);
+	const median = reference?.kind === 'numeric' ? reference.quantiles.p50 : (min + max) / 2;
+	return { at, inverse, median };
+}
+
+/** Linear interpolation through ascending knots, clamped at the ends. */
+function interpolate(knots: [number, number][], v: number): number {
+	const first = knots[0];
+	const last = knots.at(-1);
+	if (!first || !last) return 0;
+	if (v <= first[0]) return first[1];
+	if (v >= last[0]) return last[1];
+	for (let i = 1; i < knots.length; i++) {
+		const [x1, y1] = knots[i] as [number, number];
+		const [x0, y0] = knots[i - 1] as [number, number];
+		if (v <= x1) return x1 === x0 ? y1 : y0 + ((y1 - y0) * (v - x0)) / (x1 - x0);
+	}
+	return last[1];
 }
 
 /** Rounds away float noise so a suggestion reads as a value a person would type. */
 function clean(value: number, integer: boolean): number {
-	if (integer) return value;
+	if (integer) return Math.round(value);
 	const magnitude = Math.abs(value);
 	const decimals = magnitude >= 1000 ? 0 : magnitude >= 10 ? 1 : 2;
 	return Number(value.toFixed(decimals));
 }
 
-function changeOf(candidate: Candidate, applicant: RawApplicant, probability: number): CounterfactualChange {
-	const f = candidate.feature;
+function changeOf(move: Move, applicant: RawApplicant): CounterfactualChange {
+	const f = move.feature;
 	return {
 		feature: f.name,
 		label: f.label,
 		from: describeValue(f, applicant[f.name] ?? null),
-		to: describeValue(f, candidate.value),
-		toValue: String(candidate.value),
-		distance: candidate.distance,
-		probability
+		to: describeValue(f, move.value),
+		toValue: String(move.value),
+		distance: move.distance
 	};
 }

@@ -113,11 +113,44 @@ export const scoreOutput = z.object({
 	replayed: z.boolean()
 });
 
+const counterfactualChange = z.object({
+	feature: z.string(),
+	label: z.string(),
+	from: z.string().describe('The current value in words.'),
+	to: z.string().describe('The suggested value in words.'),
+	toValue: z.string().describe('The suggested raw value (a number or category, as text).'),
+	distance: z
+		.number()
+		.describe('Size of the move: numeric in reference-quantile units, 1 for a category switch.')
+});
+
+export const counterfactualOutput = z
+	.object({
+		searched: z.boolean().describe('False when the applicant is already approved.'),
+		found: z.boolean().describe('True when a change within the rules reaches the target probability.'),
+		reason: z.string().nullable().describe('Why there is no suggestion, in words; null when found.'),
+		changes: z.array(counterfactualChange).describe('Up to three features to change together.'),
+		distance: z.number().describe("Sum of the changes' distances."),
+		probability: z
+			.number()
+			.nullable()
+			.describe('Probability of default of the changed applicant, re-scored; null when not found.'),
+		decision: z.enum(['approve', 'review', 'decline']).nullable(),
+		tried: z.array(z.string()).describe('Labels of the features the search could move.'),
+		approveBelow: z.number(),
+		targetProbability: z.number().describe('The search aims at or below this: approveBelow × (1 − margin).'),
+		margin: z.number().describe('Relative margin under the approve cut-off.')
+	})
+	.describe(
+		"The smallest change within the model's rules (direction, offered values, range) that brings the probability a margin below the approve cut-off."
+	);
+
 export const explainOutput = scoreOutput.extend({
 	predictionId: z
 		.string()
 		.nullable()
-		.describe('Null when the applicant was explained without being recorded.')
+		.describe('Null when the applicant was explained without being recorded.'),
+	counterfactual: counterfactualOutput
 });
 
 export const batchOutput = z.object({

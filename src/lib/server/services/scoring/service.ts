@@ -19,7 +19,7 @@ import type {
 	BatchRequest,
 	BatchResult,
 	Caller,
-	Explanation,
+	Explained,
 	PredictionSink,
 	ScoreRequest,
 	ScoreResult,
@@ -88,7 +88,7 @@ export class ScoringService {
 	}
 
 	/** The full explanation of a stored prediction. */
-	async explainStored(caller: Caller & { mayReadAll: boolean }, predictionId: string): Promise<ScoreResult> {
+	async explainStored(caller: Caller & { mayReadAll: boolean }, predictionId: string): Promise<Explained> {
 		const [stored] = await this.db
 			.select()
 			.from(predictions)
@@ -99,11 +99,11 @@ export class ScoringService {
 			throw new PredictionNotFound(`No prediction ${predictionId}.`);
 		}
 		const version = this.registry.resolve(stored.modelId, stored.modelVersion);
-		return storedResult(stored, version, true, false);
+		return { result: storedResult(stored, version, true, false), version, applicant: stored.input };
 	}
 
 	/** Scores without recording (what-if); the caller sees the explanation. */
-	async explainApplicant(caller: Caller, request: ScoreRequest): Promise<Explanation> {
+	async explainApplicant(caller: Caller, request: ScoreRequest): Promise<Explained> {
 		const started = performance.now();
 		const version = this.registry.resolve(request.model, request.version);
 		const applicant = validateApplicant(version, request.applicant, 'applicant');
@@ -113,7 +113,7 @@ export class ScoringService {
 			idempotencyKey: null,
 			explain: true
 		});
-		return { ...result, predictionId: null };
+		return { result: { ...result, predictionId: null }, version, applicant };
 	}
 
 	#policy(version: ModelVersion): DecisionPolicy {

@@ -54,6 +54,13 @@ export interface ScoreResult {
 /** An explanation: of a stored prediction, or of an applicant scored without being recorded (id null). */
 export type Explanation = Omit<ScoreResult, 'predictionId'> & { predictionId: string | null };
 
+/** An explanation with what it was computed from: the model version and the applicant's raw values. */
+export interface Explained {
+	result: Explanation;
+	version: ModelVersion;
+	applicant: RawApplicant;
+}
+
 export interface ScoreRequest {
 	model: string;
 	version?: string;

@@ -72,18 +72,19 @@ export const scoringRouter = router({
 		})
 		.input(explainInput)
 		.output(explainOutput)
-		.mutation(({ ctx, input }) => {
+		.mutation(async ({ ctx, input }) => {
 			const caller = callerOf(ctx, ctx.channel);
-			if (input.predictionId) {
-				return ctx.core.scoring.explainStored(
-					{ ...caller, mayReadAll: ctx.principal.role !== 'scorer' },
-					input.predictionId
-				);
-			}
-			return ctx.core.scoring.explainApplicant(caller, {
-				model: input.model ?? '',
-				version: input.version,
-				applicant: input.applicant ?? {}
-			});
+			const { result, version, applicant } = input.predictionId
+				? await ctx.core.scoring.explainStored(
+						{ ...caller, mayReadAll: ctx.principal.role !== 'scorer' },
+						input.predictionId
+					)
+				: await ctx.core.scoring.explainApplicant(caller, {
+						model: input.model ?? '',
+						version: input.version,
+						applicant: input.applicant ?? {}
+					});
+			const counterfactual = await ctx.core.counterfactuals.suggest(version, applicant, result.probability);
+			return { ...result, counterfactual };
 		})
 });
