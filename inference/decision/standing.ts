@@ -89,7 +89,10 @@ export function ordinalShares(
 	return { below: before, above: after };
 }
 
-type StandingFeature = Pick<Feature, 'type' | 'integer' | 'categories' | 'riskDirection'>;
+/** What the standing needs of a manifest feature. */
+interface StandingFeature extends Pick<Feature, 'type' | 'integer' | 'riskDirection'> {
+	categories: readonly string[] | null;
+}
 
 /**
  * The standing a reason sentence names, or null when none is both true and worth saying:
