@@ -113,6 +113,12 @@ describe.each(testDatabaseKinds())('the scoring page on %s', (kind) => {
 		expect(sum).toBeCloseTo(outcome.score.margin, 4);
 		expect(outcome.population).toHaveLength(5);
 		expect(outcome.counterfactual.searched).toBe(true);
+		// Each reason's sentence names the applicant's value as the page shows it, so the panel
+		// need not print it again.
+		expect(outcome.score.reasons.length).toBeGreaterThan(0);
+		for (const reason of outcome.score.reasons) {
+			expect(reason.text).toContain(reason.value === 'unknown' ? 'was not provided' : reason.value);
+		}
 		expect(await countPredictions(t.core.db)).toBe(before + 1);
 	});
 
