@@ -39,7 +39,8 @@ export {
 	type Decision,
 	type DecisionOutcome,
 	type DecisionPolicy,
-	type ReasonCode
+	type ReasonCode,
+	type Standing
 } from './decision/policy';
 
 // The pool.

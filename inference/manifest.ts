@@ -49,6 +49,10 @@ const categoricalReference = z.object({
 	frequencies: z.record(z.string(), probability),
 	missingRate: probability
 });
+/** A numeric feature's training distribution: decile bins, each holding `proportions[i]` of the rows. */
+export type NumericReference = z.infer<typeof numericReference>;
+/** A categorical or ordinal feature's training distribution. */
+export type CategoricalReference = z.infer<typeof categoricalReference>;
 
 export const featureSchema = z.object({
 	/** Column name in the CSV and key in the API's JSON body. */

@@ -43,7 +43,7 @@ describe('riskBand and decisionFor', () => {
 });
 
 describe('reason codes', () => {
-	it('should list only risk-increasing features, strongest first, with manifest texts and values', () => {
+	it('should list only risk-increasing features, strongest first, with manifest codes and the applicant in words', () => {
 		const policy = createDecisionPolicy(manifest);
 		const d = policy.decideApplicant(
 			0.4,
@@ -52,11 +52,21 @@ describe('reason codes', () => {
 		);
 		expect(d.decision).toBe('decline');
 		expect(d.reasons).toEqual([
-			{ feature: 'grade', code: 'R03', text: 'Credit grade', contribution: 0.7, value: 'C' },
+			{
+				feature: 'grade',
+				code: 'R03',
+				// A and B, 30 % + 40 % of the reference, come before C in the risk order.
+				text: 'Credit grade C is worse than for 70 % of applicants',
+				standing: { side: 'worse', percent: 70 },
+				contribution: 0.7,
+				value: 'C'
+			},
 			{
 				feature: 'income',
 				code: 'R01',
-				text: 'Income too low for the amount requested',
+				// The fixture's income reference is [0, 1]: no share is lower than 20,000, so none is named.
+				text: 'Annual income: 20,000 USD',
+				standing: null,
 				contribution: 0.2,
 				value: 20000
 			}
@@ -123,6 +133,16 @@ describe('reason codes', () => {
 			}),
 			{ numRuns: 2000 }
 		);
+	});
+
+	it('should word a missing value as not provided and a category by its label', () => {
+		const d = createDecisionPolicy(manifest).decideApplicant(
+			0.4,
+			{ income: 0.3, purpose: 0.2, grade: 0, age: 0 },
+			{ income: null, purpose: 'car', grade: 'A', age: 30 }
+		);
+		expect(d.reasons.map((r) => r.text)).toEqual(['Annual income was not provided', 'Loan purpose: Car']);
+		expect(d.reasons.map((r) => r.value)).toEqual([null, 'car']);
 	});
 
 	it('should compute points and band along with the decision', () => {

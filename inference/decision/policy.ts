@@ -5,9 +5,15 @@
  *
  * Reason codes are the features pushing risk up the most (largest positive SHAP in log-odds), at
  * most four as Regulation B's adverse-action notices suggest, given for every decision so that a
- * review or an approval at a worse price can be explained too.
+ * review or an approval at a worse price can be explained too. Their sentences are built for the
+ * applicant (reason-text.ts): the applicant's value, and how it compares with the reference
+ * population of the manifest, never a fixed claim that could contradict the value.
  */
 import type { Manifest, Policy, RawApplicant } from '../manifest';
+import { reasonWording } from './reason-text';
+import type { Standing } from './standing';
+
+export type { Standing } from './standing';
 
 export type DecisionOutcome = 'approve' | 'review' | 'decline';
 
@@ -16,8 +22,13 @@ export interface ReasonCode {
 	feature: string;
 	/** Short code from the manifest (e.g. for a notice template). */
 	code: string;
-	/** Text from the manifest, shown to the applicant or analyst. */
+	/**
+	 * The reason in words, true of this applicant: its value and, where the reference population
+	 * allows, how it compares ("Annual income of 35,000 USD is lower than for 80 % of applicants").
+	 */
 	text: string;
+	/** The comparison the text names, or null when it names the value only. */
+	standing: Standing | null;
 	/** SHAP contribution in log-odds (always > 0: it raised the risk). */
 	contribution: number;
 	/** The applicant's value for the feature (null when missing). */
@@ -118,12 +129,15 @@ export function createDecisionPolicy(manifest: Manifest): DecisionPolicy {
 			const f = features[i];
 			// Two features sharing a reason code would read as one reason given twice.
 			if (f === undefined || out.some((r) => r.code === f.reason.code)) continue;
+			const v = value(i);
+			const wording = reasonWording(f, manifest.reference.features[f.name], v);
 			out.push({
 				feature: f.name,
 				code: f.reason.code,
-				text: f.reason.text,
+				text: wording.text,
+				standing: wording.standing,
 				contribution: shap[at + i] ?? 0,
-				value: value(i)
+				value: v
 			});
 		}
 		return out;

@@ -124,6 +124,12 @@ describe.each(testDatabaseKinds())('the scoring page on %s', (kind) => {
 		} else {
 			expect(hint.reason).toMatch(/No change|None of the features/);
 		}
+		// Each reason's sentence names the applicant's value as the page shows it, so the panel
+		// need not print it again.
+		expect(outcome.score.reasons.length).toBeGreaterThan(0);
+		for (const reason of outcome.score.reasons) {
+			expect(reason.text).toContain(reason.value === 'unknown' ? 'was not provided' : reason.value);
+		}
 		expect(await countPredictions(t.core.db)).toBe(before + 1);
 	});
 

@@ -2,6 +2,10 @@
  * How applicant values, model outputs and decisions read in the portal: the same words and figures
  * on every page. Shared by server and browser so the server-rendered page and the hydrated one agree.
  */
+import { formatNumber, formatQuantity } from '$inference/decision/format-value';
+
+/** Numbers read as in reason sentences (thousands separators, at most two decimals). */
+export { formatNumber };
 
 interface FeatureLike {
 	type: 'numeric' | 'categorical' | 'ordinal';
@@ -11,20 +15,13 @@ interface FeatureLike {
 	options?: { value: string; label: string }[] | null;
 }
 
-const numberFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
-
-/** A number with thousands separators and at most two decimals. */
-export function formatNumber(value: number): string {
-	return numberFormat.format(value);
-}
-
 /** A raw feature value in words: a number with its unit, a category's label, or "unknown". */
 export function formatFeatureValue(feature: FeatureLike, value: number | string | null | undefined): string {
 	if (value === null || value === undefined || value === '') return 'unknown';
 	if (feature.type === 'numeric') {
 		const n = typeof value === 'number' ? value : Number(value);
 		if (!Number.isFinite(n)) return String(value);
-		return feature.unit ? `${formatNumber(n)} ${feature.unit}` : formatNumber(n);
+		return formatQuantity(n, feature.unit);
 	}
 	const key = String(value);
 	return (

@@ -82,11 +82,25 @@ export const explainInput = z
 	);
 
 const reason = z.object({
-	feature: z.string(),
-	code: z.string(),
-	text: z.string(),
-	contribution: z.number(),
-	value: featureValue
+	feature: z.string().describe('The feature behind the reason.'),
+	code: z.string().describe("The manifest's reason code for the feature, e.g. LC06."),
+	text: z
+		.string()
+		.describe(
+			"The reason in words, true of this applicant: its value and, where the model's reference population allows, how it compares (e.g. 'Annual income of 35,000 USD is lower than for 80 % of applicants'; 'Loan term: 60 months'; 'Annual income was not provided')."
+		),
+	standing: z
+		.object({
+			side: z.enum(['higher', 'lower', 'worse']),
+			percent: z
+				.number()
+				.int()
+				.describe('Share of the reference population, rounded down to a multiple of 5 (5 to 95).')
+		})
+		.nullable()
+		.describe('The comparison the text names, or null when it names the value only.'),
+	contribution: z.number().describe('SHAP contribution in log-odds; always > 0 (it raised the risk).'),
+	value: featureValue.describe("The applicant's value (null when missing).")
 });
 
 export const scoreOutput = z.object({
@@ -98,7 +112,9 @@ export const scoreOutput = z.object({
 	points: z.number().int(),
 	band: z.object({ name: z.string(), label: z.string() }),
 	decision: z.enum(['approve', 'review', 'decline']),
-	reasons: z.array(reason).describe('Up to four adverse-action reasons, strongest first.'),
+	reasons: z
+		.array(reason)
+		.describe('Up to four adverse-action reasons: only features that raised the risk, strongest first.'),
 	explanation: z
 		.object({
 			baseValue: z.number(),

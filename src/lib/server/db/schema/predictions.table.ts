@@ -18,7 +18,10 @@ import { channelEnum, decisionEnum } from './enums';
 export interface StoredReason {
 	feature: string;
 	code: string;
+	/** The sentence as given with the decision (older rows: the manifest's fixed text). */
 	text: string;
+	/** The comparison the text names; absent on rows recorded before reasons named one. */
+	standing?: { side: 'higher' | 'lower' | 'worse'; percent: number } | null;
 	contribution: number;
 }
 

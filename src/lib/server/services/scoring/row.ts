@@ -52,10 +52,11 @@ export function assembleRow(
 		points: decision.points,
 		band: decision.band.name,
 		decision: decision.decision,
-		reasons: decision.reasons.map(({ feature, code, text, contribution }) => ({
+		reasons: decision.reasons.map(({ feature, code, text, standing, contribution }) => ({
 			feature,
 			code,
 			text,
+			standing,
 			contribution
 		})),
 		shapValues: encodeShap(row.shap),

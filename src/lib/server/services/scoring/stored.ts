@@ -23,7 +23,11 @@ export function storedResult(
 		points: stored.points,
 		band: { name: stored.band, label: band?.label ?? stored.band },
 		decision: stored.decision,
-		reasons: stored.reasons.map((reason) => ({ ...reason, value: valueOf(reason.feature) })),
+		reasons: stored.reasons.map((reason) => ({
+			...reason,
+			standing: reason.standing ?? null,
+			value: valueOf(reason.feature)
+		})),
 		explanation: shap
 			? explanationOf(version, stored.input, shap, stored.baseValue ?? 0, stored.margin)
 			: undefined,
