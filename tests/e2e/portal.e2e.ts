@@ -260,6 +260,33 @@ test('a risk manager scores a CSV, downloads the results and opens a decision re
 		await page.emulateMedia({ media: 'screen' });
 	});
 
+	await test.step('override a declined decision with a reason and see it in the history', async () => {
+		await page.goto('/history?decision=decline');
+		await page.getByRole('table').getByRole('link').first().click();
+		await expect(page.getByRole('heading', { name: 'Decision: Decline' })).toBeVisible();
+		const review = page.getByRole('region', { name: 'Human review' });
+		await review.getByLabel('Final decision').selectOption('approve');
+		// The reason is mandatory: without one the form says so by its field and records nothing.
+		await review.getByRole('button', { name: 'Record final decision' }).click();
+		await expect(page.locator('#review-reason-error')).toContainText('Give the reason');
+		await expect(page.getByTestId('final-decision')).toHaveCount(0);
+
+		await review.getByLabel('Final decision').selectOption('approve');
+		await review
+			.getByLabel('Reason (required)')
+			.fill('Verified income documents show a salary above the declared one.');
+		await review.getByRole('button', { name: 'Record final decision' }).click();
+		await expect(review.getByText('Final decision recorded.')).toBeVisible();
+		await expect(page.getByTestId('final-decision')).toContainText('Approve');
+		await expect(page.getByTestId('final-decision')).toContainText('overrides the model');
+		await expect(page.getByRole('heading', { name: 'Decision: Decline' })).toBeVisible();
+
+		await page.goto('/history?decision=decline');
+		await expect(page.getByTestId('override-rate')).toContainText('override rate');
+		await expect(page.getByTestId('override-rate')).toContainText('declined then approved');
+		await expect(page.getByRole('table').getByText('final:').first()).toBeVisible();
+	});
+
 	await test.step('read the guide', async () => {
 		await nav.getByRole('link', { name: 'Guide' }).click();
 		await expect(page.getByRole('heading', { name: 'User guide' })).toBeVisible();
