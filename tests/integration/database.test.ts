@@ -24,7 +24,7 @@ describe.each(testDatabaseKinds())('database on %s', (kind) => {
 			sql`select table_name from information_schema.tables where table_schema = current_schema() order by 1`
 		);
 		const names = rowsOf<{ table_name: string }>(result).map((row) => row.table_name);
-		expect(names).toEqual(expect.arrayContaining(['predictions', 'sessions', 'users']));
+		expect(names).toEqual(expect.arrayContaining(['outcomes', 'predictions', 'sessions', 'users']));
 	});
 
 	it('should index predictions for time-range queries, and with nothing more (each index costs every write)', async () => {
@@ -40,6 +40,18 @@ describe.each(testDatabaseKinds())('database on %s', (kind) => {
 			'predictions_model_created_at_idx',
 			'predictions_pkey',
 			'predictions_requester_created_at_idx'
+		]);
+	});
+
+	it('should index outcomes by prediction and version, and by model version and decision time', async () => {
+		const result = await database.db.execute(
+			sql`select indexname from pg_indexes where tablename = 'outcomes' and schemaname = current_schema()`
+		);
+		const names = rowsOf<{ indexname: string }>(result).map((row) => row.indexname);
+		expect(names.sort()).toEqual([
+			'outcomes_model_decided_idx',
+			'outcomes_pkey',
+			'outcomes_prediction_version_idx'
 		]);
 	});
 

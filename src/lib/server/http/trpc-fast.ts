@@ -1,8 +1,9 @@
 /**
- * `/trpc` calls of the hot procedures (`trpc/direct.ts`: `scoring.score`, `scoring.scoreBatch`)
- * made by a bearer-authenticated service, served from the Node fast path in tRPC's own wire
- * format. tRPC's fetch adapter inside SvelteKit costs more than the scoring itself: STACK.md measured
- * it at 1,700–2,200 req/s on this machine with an empty procedure (docs/performance.md).
+ * `/trpc` calls of the direct procedures (`trpc/direct.ts`: `scoring.score`, `scoring.scoreBatch`,
+ * `outcomes.record`) made by a bearer-authenticated service, served from the Node fast path in
+ * tRPC's own wire format, with the API's body limit. tRPC's fetch adapter inside SvelteKit costs more
+ * than the scoring itself: STACK.md measured it at 1,700–2,200 req/s on this machine with an empty
+ * procedure (docs/performance.md); and SvelteKit's adapter refuses bodies over 512 kB.
  *
  * The rule is that an answer here is the answer tRPC would give, and only the happy path is
  * written out:

@@ -21,6 +21,7 @@ import {
 } from '../db/schema';
 import { PredictionNotFound, ValidationFailed } from '../errors';
 import type { ModelRegistry } from './models.service';
+import { outcomesOf, type OutcomeView } from './outcomes.service';
 import { reviewsOf, type ReviewView } from './reviews.service';
 import { storedShap } from './stored-shap';
 
@@ -237,6 +238,8 @@ export interface PredictionDetail {
 	latencyMs: number;
 	/** Human reviews, oldest first: the last is the final decision. */
 	reviews: ReviewView[];
+	/** Versions of the realised outcome, oldest first: the last is the outcome. */
+	outcomes: OutcomeView[];
 }
 
 /** One stored prediction in full. Throws `PredictionNotFound` (404). */
@@ -296,7 +299,8 @@ export async function getPrediction(
 		batchId: stored.batchId,
 		applicationId: stored.applicationId,
 		latencyMs: stored.latencyMs,
-		reviews: await reviewsOf(db, stored.id)
+		reviews: await reviewsOf(db, stored.id),
+		outcomes: await outcomesOf(db, stored.id)
 	};
 }
 

@@ -1,7 +1,8 @@
 /**
  * Resolvers the REST layer may call without a tRPC caller, by procedure path. Routers register
- * their hot resolvers here (`routers/scoring.ts`); `http/rest.ts` reads them when it builds its
- * route table. A module of its own, without imports, so that neither side imports the other.
+ * their hot resolvers here (`routers/scoring.ts`), and those whose calls carry bodies larger than
+ * SvelteKit's adapter takes (`routers/outcomes.ts`); `http/rest.ts` and `http/trpc-fast.ts` read
+ * them. A module of its own, without imports, so that neither side imports the other.
  */
 export type DirectResolver = (opts: { ctx: never; input: never }) => Promise<unknown>;
 

@@ -3,6 +3,7 @@ import { auditRouter } from './routers/audit';
 import { historyRouter } from './routers/history';
 import { modelsRouter } from './routers/models';
 import { monitoringRouter } from './routers/monitoring';
+import { outcomesRouter } from './routers/outcomes';
 import { reviewsRouter } from './routers/reviews';
 import { scoringRouter } from './routers/scoring';
 import { securityRouter } from './routers/security';
@@ -18,7 +19,8 @@ export const appRouter = router({
 	history: historyRouter,
 	security: securityRouter,
 	monitoring: monitoringRouter,
-	reviews: reviewsRouter
+	reviews: reviewsRouter,
+	outcomes: outcomesRouter
 });
 
 export type AppRouter = typeof appRouter;

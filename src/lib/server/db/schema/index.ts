@@ -10,3 +10,4 @@ export * from './app-settings.table';
 export * from './totp-used-steps.table';
 export * from './alerts.table';
 export * from './decision-reviews.table';
+export * from './outcomes.table';
