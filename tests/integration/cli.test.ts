@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -93,5 +93,16 @@ describe('credible CLI', () => {
 		const result = await credible('service-account', 'create', 'ops-bot', '--role', 'admin');
 		expect(result.code).toBe(1);
 		expect(result.stderr).toMatch(/role: must be one of/);
+	}, 240_000);
+
+	it('should apply every committed migration with migrate, and again as a no-op', async () => {
+		const committed = readdirSync('drizzle').filter((name) => name.endsWith('.sql')).length;
+		const first = await credible('migrate');
+		expect(first.code).toBe(0);
+		expect(first.stdout).toContain(`Migrations applied on pglite: ${committed}`);
+		const again = await credible('migrate');
+		expect(again.code).toBe(0);
+		expect(again.stdout).toContain(`Migrations applied on pglite: ${committed}`);
+		expect((await credible('migrate', 'extra')).code).toBe(2);
 	}, 240_000);
 });
