@@ -1,6 +1,6 @@
 /**
  * `npm run check:deploy`: the Grafana and Prometheus files in `deploy/` parse (JSON, YAML), the
- * dashboards use the provisioned datasource and unique ids, and every `credible_*` metric they or
+ * dashboards use the provisioned datasources (Prometheus, and Loki for the logs) and unique ids, and every `credible_*` metric they or
  * the alert rules name is one the application exports. CI also runs `promtool check config`,
  * `promtool check rules` and `promtool test rules` (see .ci/run).
  */
@@ -14,7 +14,8 @@ const METRIC_SOURCES = [
 	'src/lib/server/observability/metrics.ts',
 	'src/lib/server/observability/cumulative-histogram.ts'
 ];
-const DATASOURCE_UID = 'credible-prometheus';
+/** The provisioned datasources (deploy/grafana/provisioning/datasources), by type. */
+const DATASOURCES: Record<string, string> = { prometheus: 'credible-prometheus', loki: 'credible-loki' };
 
 const problems: string[] = [];
 
@@ -29,7 +30,7 @@ interface Panel {
 	id?: number;
 	type?: string;
 	title?: string;
-	datasource?: { uid?: string };
+	datasource?: { type?: string; uid?: string };
 	targets?: { expr?: string; datasource?: { uid?: string } }[];
 	panels?: Panel[];
 }
@@ -52,12 +53,17 @@ function checkDashboard(
 			problems.push(`${file}: panel "${panel.title}" has a missing or repeated id`);
 		else ids.add(panel.id);
 		if (panel.type === 'row') continue;
-		if (panel.datasource?.uid !== DATASOURCE_UID)
-			problems.push(`${file}: panel "${panel.title}" does not use ${DATASOURCE_UID}`);
+		const type = panel.datasource?.type ?? 'prometheus';
+		const expected = DATASOURCES[type];
+		if (!expected || panel.datasource?.uid !== expected)
+			problems.push(
+				`${file}: panel "${panel.title}" does not use a provisioned datasource (${Object.values(DATASOURCES).join(', ')})`
+			);
 		if (!panel.targets?.length) problems.push(`${file}: panel "${panel.title}" has no query`);
 		for (const target of panel.targets ?? []) {
 			if (!target.expr?.trim()) problems.push(`${file}: panel "${panel.title}" has an empty query`);
-			else exprs.push(target.expr);
+			// Only PromQL names metrics; the logs panels' LogQL selects log lines.
+			else if (type === 'prometheus') exprs.push(target.expr);
 		}
 	}
 	return exprs;
