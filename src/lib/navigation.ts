@@ -7,6 +7,7 @@ export const navigation = [
 	{ route: '/models', label: 'Models' },
 	{ route: '/history', label: 'History' },
 	{ route: '/batch', label: 'Batch' },
+	{ route: '/outcomes', label: 'Outcomes' },
 	{ route: '/monitoring', label: 'Monitoring' },
 	{ route: '/guide', label: 'Guide' },
 	{ route: '/admin', label: 'Administration' }

@@ -5,10 +5,13 @@
  * scoring service sees only its own predictions; 10,000 rows go in one call.
  */
 import { randomUUID } from 'node:crypto';
+import type { RequestEvent } from '@sveltejs/kit';
+import Papa from 'papaparse';
 import { TRPCError } from '@trpc/server';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog, outcomes, predictions, type NewPrediction } from '$lib/server/db/schema';
+import { guardRoutes } from '$lib/server/auth/handles';
+import { auditLog, outcomes, predictions, type NewPrediction, type Role } from '$lib/server/db/schema';
 import { getPrediction } from '$lib/server/services/history.service';
 import type { RecordOutcomesResult } from '$lib/server/services/outcomes.service';
 import { createCaller } from '$lib/server/trpc/root';
@@ -17,6 +20,8 @@ import { startTestCore, type TestCore } from '../helpers/core';
 import { testDatabaseKinds } from '../helpers/database';
 import { startFastPathServer } from '../helpers/fast-path';
 import { goldenRows } from '../helpers/golden';
+import { POST as recordChunk } from '../../src/routes/outcomes/record/+server';
+import { mapColumns, outcomeOf } from '../../src/routes/outcomes/outcome-file';
 
 const golden = goldenRows('lending-club/xgb-1.0.0');
 
@@ -49,6 +54,33 @@ const outcome = (predictionId: string, extra: Outcome = {}): Outcome => ({
 	...extra
 });
 
+/** Posts a chunk of an upload to the portal's endpoint as the page does, through the route guard. */
+async function postChunk(core: TestCore['core'], role: Role, body: unknown) {
+	const url = new URL('http://portal.test/outcomes/record');
+	const event = {
+		request: new Request(url, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json', origin: url.origin },
+			body: JSON.stringify(body)
+		}),
+		url,
+		params: {},
+		route: { id: '/outcomes/record' },
+		locals: {
+			core,
+			requestId: `test-${randomUUID()}`,
+			principal: { kind: 'user', id: `${role}-1`, name: role, role },
+			session: null,
+			user: null,
+			authStage: 'active'
+		},
+		isDataRequest: false,
+		getClientAddress: () => '127.0.0.1'
+	} as unknown as RequestEvent;
+	const response = await guardRoutes({ event, resolve: (e) => Promise.resolve(recordChunk(e as never)) });
+	return { status: response.status, json: (await response.json().catch(() => null)) as unknown };
+}
+
 describe.each(testDatabaseKinds())('outcomes on %s', (kind) => {
 	let t: TestCore;
 	const rows = {
@@ -59,7 +91,8 @@ describe.each(testDatabaseKinds())('outcomes on %s', (kind) => {
 		twinB: stored('2025-06-06T10:00:00Z', { applicationId: 'LOS-2025-TWIN' }),
 		checks: stored('2025-06-07T23:30:00Z'),
 		raced: stored('2025-06-08T10:00:00Z'),
-		frozen: stored('2025-06-09T10:00:00Z')
+		frozen: stored('2025-06-09T10:00:00Z'),
+		uploaded: stored('2025-06-10T10:00:00Z', { applicationId: 'LOS-2025-CSV' })
 	};
 	const manager = () => createCaller(t.context('risk_manager', 'rm-1'));
 	const versionsOf = (predictionId: string) =>
@@ -303,6 +336,37 @@ describe.each(testDatabaseKinds())('outcomes on %s', (kind) => {
 			body: { outcomes: [outcome(own)] }
 		});
 		expect(viewer.status).toBe(403);
+	});
+
+	it('should record an uploaded CSV chunk from the portal as csv, row by row, for risk managers only', async () => {
+		const text = [
+			'application_id,defaulted,observed_at,loss_amount,branch',
+			'LOS-2025-CSV,yes,2025-11-30,"2500.00",north',
+			'LOS-2025-CSV,maybe,2025-11-30,,north',
+			'LOS-NOWHERE,no,2025-11-30,,south'
+		].join('\n');
+		const parsed = Papa.parse<string[]>(text, { skipEmptyLines: true });
+		const [header = [], ...lines] = parsed.data;
+		const map = mapColumns(header);
+		if (!map.ok) throw new Error(map.message);
+		expect(map.ignored).toEqual(['branch']);
+		const body = { outcomes: lines.map((cells) => outcomeOf(cells, map.fields)) };
+
+		expect((await postChunk(t.core, 'viewer', body)).status).toBe(403);
+		const answer = await postChunk(t.core, 'risk_manager', body);
+		expect(answer.status).toBe(200);
+		const result = answer.json as { counts: object; results: { status: string; error?: object }[] };
+		expect(result.counts).toEqual({ recorded: 1, corrected: 0, unchanged: 0, rejected: 2 });
+		expect(result.results[1]?.error).toMatchObject({
+			code: 'invalid',
+			fieldErrors: { defaulted: ['Give true or false.'] }
+		});
+		expect(result.results[2]?.error).toMatchObject({ code: 'not_found' });
+		const [version] = await manager().outcomes.list({ predictionId: rows.uploaded.id });
+		expect(version).toMatchObject({ source: 'csv', defaulted: true, lossAmount: 2500 });
+
+		const malformed = await postChunk(t.core, 'risk_manager', { outcomes: 'all of them' });
+		expect(malformed.status).toBe(400);
 	});
 
 	it('should take 10,000 rows in one tRPC call over HTTP, and answer their repeat as unchanged', async () => {

@@ -70,6 +70,7 @@ export const pageAccess: Record<string, RouteRule> = {
 	'/history': withRoles('admin', 'risk_manager'),
 	'/history/[id]': withRoles('admin', 'risk_manager'),
 	'/batch': withRoles('admin', 'risk_manager'),
+	'/outcomes': withRoles('admin', 'risk_manager'),
 	'/guide': withRoles(...ALL_USER_ROLES)
 };
 
@@ -85,7 +86,9 @@ export const endpointAccess: Record<string, RouteRule> = {
 	/** Batch scoring from the portal: the CSV template, checking a chunk, scoring a chunk. */
 	'/batch/[model]/template': withRoles('admin', 'risk_manager'),
 	'/batch/[model]/check': withRoles('admin', 'risk_manager'),
-	'/batch/[model]/score': withRoles('admin', 'risk_manager')
+	'/batch/[model]/score': withRoles('admin', 'risk_manager'),
+	/** Outcome upload from the portal: one chunk of the file. */
+	'/outcomes/record': withRoles('admin', 'risk_manager')
 };
 
 export type RouteKind = 'page' | 'endpoint';
