@@ -20,6 +20,7 @@ import { startTestCore, type TestCore } from '../helpers/core';
 import { testDatabaseKinds } from '../helpers/database';
 import { startFastPathServer } from '../helpers/fast-path';
 import { goldenRows } from '../helpers/golden';
+import { POST as checkChunk } from '../../src/routes/outcomes/check/+server';
 import { POST as recordChunk } from '../../src/routes/outcomes/record/+server';
 import { mapColumns, outcomeOf } from '../../src/routes/outcomes/outcome-file';
 
@@ -55,8 +56,13 @@ const outcome = (predictionId: string, extra: Outcome = {}): Outcome => ({
 });
 
 /** Posts a chunk of an upload to the portal's endpoint as the page does, through the route guard. */
-async function postChunk(core: TestCore['core'], role: Role, body: unknown) {
-	const url = new URL('http://portal.test/outcomes/record');
+async function postChunk(
+	core: TestCore['core'],
+	role: Role,
+	body: unknown,
+	action: 'check' | 'record' = 'record'
+) {
+	const url = new URL(`http://portal.test/outcomes/${action}`);
 	const event = {
 		request: new Request(url, {
 			method: 'POST',
@@ -65,7 +71,7 @@ async function postChunk(core: TestCore['core'], role: Role, body: unknown) {
 		}),
 		url,
 		params: {},
-		route: { id: '/outcomes/record' },
+		route: { id: `/outcomes/${action}` },
 		locals: {
 			core,
 			requestId: `test-${randomUUID()}`,
@@ -77,7 +83,8 @@ async function postChunk(core: TestCore['core'], role: Role, body: unknown) {
 		isDataRequest: false,
 		getClientAddress: () => '127.0.0.1'
 	} as unknown as RequestEvent;
-	const response = await guardRoutes({ event, resolve: (e) => Promise.resolve(recordChunk(e as never)) });
+	const handler = action === 'check' ? checkChunk : recordChunk;
+	const response = await guardRoutes({ event, resolve: (e) => Promise.resolve(handler(e as never)) });
 	return { status: response.status, json: (await response.json().catch(() => null)) as unknown };
 }
 
@@ -353,6 +360,15 @@ describe.each(testDatabaseKinds())('outcomes on %s', (kind) => {
 		const body = { outcomes: lines.map((cells) => outcomeOf(cells, map.fields)) };
 
 		expect((await postChunk(t.core, 'viewer', body)).status).toBe(403);
+		expect((await postChunk(t.core, 'viewer', body, 'check')).status).toBe(403);
+		// The check answers what recording would, and writes nothing.
+		const checked = await postChunk(t.core, 'risk_manager', body, 'check');
+		expect(checked.status).toBe(200);
+		const preview = checked.json as { counts: object; results: { status: string; error?: object }[] };
+		expect(preview.counts).toEqual({ recorded: 1, corrected: 0, unchanged: 0, rejected: 2 });
+		expect(preview.results.map((r) => r.status)).toEqual(['recorded', 'rejected', 'rejected']);
+		expect(await manager().outcomes.list({ predictionId: rows.uploaded.id })).toEqual([]);
+
 		const answer = await postChunk(t.core, 'risk_manager', body);
 		expect(answer.status).toBe(200);
 		const result = answer.json as { counts: object; results: { status: string; error?: object }[] };
@@ -365,8 +381,26 @@ describe.each(testDatabaseKinds())('outcomes on %s', (kind) => {
 		const [version] = await manager().outcomes.list({ predictionId: rows.uploaded.id });
 		expect(version).toMatchObject({ source: 'csv', defaulted: true, lossAmount: 2500 });
 
-		const malformed = await postChunk(t.core, 'risk_manager', { outcomes: 'all of them' });
-		expect(malformed.status).toBe(400);
+		// Checked again, the recorded row is now unchanged.
+		const again = (await postChunk(t.core, 'risk_manager', body, 'check')).json as { counts: object };
+		expect(again.counts).toEqual({ recorded: 0, corrected: 0, unchanged: 1, rejected: 2 });
+
+		// A malformed chunk is a 400 naming the field, on both endpoints; the page may not set the source.
+		for (const action of ['check', 'record'] as const) {
+			const malformed = await postChunk(t.core, 'risk_manager', { outcomes: 'all of them' }, action);
+			expect(malformed).toMatchObject({
+				status: 400,
+				json: { error: { fieldErrors: { outcomes: [expect.any(String)] } } }
+			});
+			const sourced = await postChunk(t.core, 'risk_manager', { ...body, source: 'api' }, action);
+			expect(sourced.status).toBe(400);
+			const many = { outcomes: Array.from({ length: 1_001 }, () => body.outcomes[0]) };
+			expect(await postChunk(t.core, 'risk_manager', many, action)).toMatchObject({
+				status: 400,
+				json: { error: { fieldErrors: { outcomes: ['At most 1,000 outcomes per chunk.'] } } }
+			});
+			expect((await postChunk(t.core, 'risk_manager', [], action)).status).toBe(400);
+		}
 	});
 
 	it('should take 10,000 rows in one tRPC call over HTTP, and answer their repeat as unchanged', async () => {

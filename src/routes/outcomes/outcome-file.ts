@@ -20,22 +20,66 @@ const ALIASES: Record<OutcomeField, readonly string[]> = {
 	note: ['note', 'reason']
 };
 
+/** The fields in the order the page offers them, with the column name of the template. */
+export const FIELD_COLUMNS: readonly { field: OutcomeField; column: string; required: boolean }[] = [
+	{ field: 'predictionId', column: 'prediction_id', required: false },
+	{ field: 'applicationId', column: 'application_id', required: false },
+	{ field: 'defaulted', column: 'defaulted', required: true },
+	{ field: 'observedAt', column: 'observed_at', required: true },
+	{ field: 'lossAmount', column: 'loss_amount', required: false },
+	{ field: 'note', column: 'note', required: false }
+];
+
+/** The template: the header, and one example row naming the loan by its application reference. */
+export function templateCsv(): string {
+	return (
+		Papa.unparse(
+			{
+				fields: FIELD_COLUMNS.map((f) => f.column),
+				data: [['', 'LOS-2025-000123', 'yes', '2026-01-31', '1250.00', '']]
+			},
+			{ newline: '\r\n' }
+		) + '\r\n'
+	);
+}
+
 export type ColumnMap =
 	{ ok: true; fields: Map<number, OutcomeField>; ignored: string[] } | { ok: false; message: string };
 
-/** Which column holds which field; refuses a header without an id column, defaulted or observed_at. */
-export function mapColumns(columns: readonly string[]): ColumnMap {
-	const fields = new Map<number, OutcomeField>();
-	const ignored: string[] = [];
+/** The field each column most likely holds, by its header name (null: not read). */
+export function guessFields(columns: readonly string[]): (OutcomeField | null)[] {
 	const seen = new Set<OutcomeField>();
-	columns.forEach((column, index) => {
+	return columns.map((column) => {
 		const name = column.trim().toLowerCase();
 		const field = (Object.keys(ALIASES) as OutcomeField[]).find((f) => ALIASES[f].includes(name));
-		if (field && !seen.has(field)) {
-			fields.set(index, field);
-			seen.add(field);
-		} else ignored.push(column);
+		if (!field || seen.has(field)) return null;
+		seen.add(field);
+		return field;
 	});
+}
+
+/**
+ * The mapping a person chose (one field or null per column); refuses one without an id column,
+ * defaulted or observed_at, or with a field taken from two columns.
+ */
+export function mappingOf(columns: readonly string[], chosen: readonly (OutcomeField | null)[]): ColumnMap {
+	const fields = new Map<number, OutcomeField>();
+	const ignored: string[] = [];
+	const twice = new Set<string>();
+	columns.forEach((column, index) => {
+		const field = chosen[index] ?? null;
+		if (field === null) ignored.push(column);
+		else {
+			if ([...fields.values()].includes(field)) twice.add(columnName(field));
+			fields.set(index, field);
+		}
+	});
+	if (twice.size > 0)
+		return {
+			ok: false,
+			message: `Each field comes from one column: ${[...twice].join(', ')} is chosen twice.`
+		};
+	const seen = new Set(fields.values());
 	const missing = [
 		...(seen.has('predictionId') || seen.has('applicationId') ? [] : ['prediction_id or application_id']),
 		...(seen.has('defaulted') ? [] : ['defaulted']),
@@ -47,6 +91,15 @@ export function mapColumns(columns: readonly string[]): ColumnMap {
 			message: `The header needs the column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}.`
 		};
 	return { ok: true, fields, ignored };
+}
+
+/** Which column holds which field, guessed from the header names. */
+export function mapColumns(columns: readonly string[]): ColumnMap {
+	return mappingOf(columns, guessFields(columns));
+}
+
+function columnName(field: OutcomeField): string {
+	return FIELD_COLUMNS.find((f) => f.field === field)?.column ?? field;
 }
 
 const TRUE = new Set(['1', 'true', 'yes', 'y']);
@@ -105,20 +158,27 @@ export function problemsOf(
 
 export const RESULT_COLUMNS = ['status', 'prediction_id', 'version', 'errors'] as const;
 
-/** The results file: every uploaded row in its order with its columns, then its status, prediction, version and errors. */
+/**
+ * The results file: the uploaded rows in their order with their columns, then their status,
+ * prediction, version and errors; `rejectedOnly` keeps the rejected rows alone (to fix and send again).
+ */
 export function resultsCsv(
 	file: CsvFile,
 	results: ReadonlyMap<number, OutcomeResult>,
-	fields: ReadonlyMap<number, OutcomeField>
+	fields: ReadonlyMap<number, OutcomeField>,
+	rejectedOnly = false
 ): string {
-	const data = file.rows.map((cells, i) => {
+	const data = file.rows.flatMap((cells, i) => {
 		const result = results.get(i + 1);
+		if (rejectedOnly && result?.status !== 'rejected') return [];
 		return [
-			...file.columns.map((_, c) => cells[c] ?? ''),
-			result?.status ?? 'not sent',
-			result?.predictionId ?? '',
-			result?.version === undefined ? '' : String(result.version),
-			result ? problemsOf(result, file.columns, fields).join('; ') : ''
+			[
+				...file.columns.map((_, c) => cells[c] ?? ''),
+				result?.status ?? 'not sent',
+				result?.predictionId ?? '',
+				result?.version === undefined ? '' : String(result.version),
+				result ? problemsOf(result, file.columns, fields).join('; ') : ''
+			]
 		];
 	});
 	return (

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { applicationId } from '$lib/validation/application-id';
 import { toFieldErrors, type FieldErrors } from '$lib/validation/field-errors';
+import { ValidationFailed } from '../errors';
 
 /** Most outcome rows in one call (REST, tRPC or one CSV file). */
 export const MAX_OUTCOME_ROWS = 10_000;
@@ -112,3 +113,25 @@ export const outcomeRowDocumented = z.unknown().meta({
 	description:
 		'One outcome: predictionId or applicationId, defaulted, observedAt, optionally lossAmount and note.'
 });
+
+/** Rows the portal's upload sends per request: small enough to show progress, few requests. */
+export const OUTCOME_CHUNK_ROWS = 1_000;
+
+/**
+ * One chunk of the portal's upload, as the page posts it: the rows only (the source is the
+ * endpoint's, `csv`). Each row is checked on its own by the service, so a bad row is an answer,
+ * not a refused chunk.
+ */
+const outcomeChunkSchema = z.strictObject({
+	outcomes: z
+		.array(z.unknown(), { error: 'A list of outcomes.' })
+		.min(1, 'Give at least one outcome.')
+		.max(OUTCOME_CHUNK_ROWS, `At most ${OUTCOME_CHUNK_ROWS.toLocaleString('en')} outcomes per chunk.`)
+});
+
+/** The chunk's rows, or `ValidationFailed` (400) with field errors. */
+export function parseOutcomeChunk(body: unknown): { outcomes: unknown[] } {
+	const parsed = outcomeChunkSchema.safeParse(body);
+	if (!parsed.success) throw new ValidationFailed(toFieldErrors(parsed.error.issues));
+	return parsed.data;
+}

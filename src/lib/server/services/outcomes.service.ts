@@ -47,6 +47,9 @@ export const recordOutcomesInput = z.strictObject({
 });
 export type RecordOutcomesInput = z.input<typeof recordOutcomesInput>;
 
+/** A check before recording: the same rows, without a source (nothing is written). */
+export const checkOutcomesInput = recordOutcomesInput.omit({ source: true });
+
 export const outcomeStatuses = ['recorded', 'corrected', 'unchanged', 'rejected'] as const;
 export type OutcomeStatus = (typeof outcomeStatuses)[number];
 /** Why a row was rejected: its own fields, no prediction the caller may see, or several. */
@@ -148,6 +151,22 @@ export async function recordOutcomes(
 
 type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 
+/**
+ * What recording the rows would answer, row by row, without writing anything: the same checks
+ * against the same predictions and latest versions (the portal shows them before a file is sent).
+ * Another call may record in between, so the answer of `recordOutcomes` is the one that counts.
+ */
+export async function checkOutcomes(
+	db: Database,
+	reader: Principal,
+	input: z.output<typeof checkOutcomesInput>,
+	now: Date = new Date()
+): Promise<RecordOutcomesResult> {
+	const checked = input.outcomes.map((value) => parseOutcomeRow(value, now));
+	const { results } = await db.transaction((tx) => settle(tx, reader, checked));
+	return { counts: countOf(results), results };
+}
+
 async function recordIn(
 	tx: Transaction,
 	recorder: Principal,
@@ -155,6 +174,22 @@ async function recordIn(
 	checked: ReturnType<typeof parseOutcomeRow>[],
 	context: OutcomeContext
 ): Promise<RecordOutcomesResult> {
+	const { results, written, corrections } = await settle(tx, recorder, checked);
+	await insertVersions(tx, written, recorder, source, context.requestId);
+	const counts = countOf(results);
+	await recordAudit(tx, {
+		actor: recorder,
+		action: 'outcome.record',
+		target: written.length === 1 && written[0] ? { type: 'prediction', id: written[0].predictionId } : null,
+		ip: context.ip,
+		requestId: context.requestId,
+		details: { source, rows: checked.length, ...counts, corrections }
+	});
+	return { counts, results };
+}
+
+/** Each row's answer, and the versions it would write, in the order given. */
+async function settle(tx: Transaction, recorder: Principal, checked: ReturnType<typeof parseOutcomeRow>[]) {
 	const rows = checked.flatMap((c) => (c.ok ? [c.row] : []));
 	const { byId, byApplication } = await resolveTargets(tx, recorder, rows);
 	const latest = await latestVersions(tx, [...byId.keys()]);
@@ -214,18 +249,7 @@ async function recordIn(
 		latest.set(target.id, { ...value, version });
 		results.push({ ...answer, status: previous ? 'corrected' : 'recorded', version });
 	});
-
-	await insertVersions(tx, written, recorder, source, context.requestId);
-	const counts = countOf(results);
-	await recordAudit(tx, {
-		actor: recorder,
-		action: 'outcome.record',
-		target: written.length === 1 && written[0] ? { type: 'prediction', id: written[0].predictionId } : null,
-		ip: context.ip,
-		requestId: context.requestId,
-		details: { source, rows: checked.length, ...counts, corrections }
-	});
-	return { counts, results };
+	return { results, written, corrections };
 }
 
 function rejected(

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { outcomeSources } from '../../db/schema';
 import {
+	checkOutcomes,
+	checkOutcomesInput,
 	listOutcomes,
 	outcomeErrorCodes,
 	outcomeStatuses,
@@ -89,6 +91,15 @@ export const outcomesRouter = router({
 		.input(recordOutcomesInput)
 		.output(recordOutput)
 		.mutation(recordResolver),
+
+	/**
+	 * What `record` would answer for these rows, without writing anything (the portal's upload
+	 * shows it before the file is sent).
+	 */
+	check: outcomeProcedure
+		.input(checkOutcomesInput)
+		.output(recordOutput)
+		.mutation(({ ctx, input }) => checkOutcomes(ctx.core.database.db, ctx.principal, input)),
 
 	/** Every version of a prediction's outcome, oldest first; the last is the outcome. */
 	list: outcomeProcedure
