@@ -22,6 +22,7 @@ import { startFastPathServer } from '../helpers/fast-path';
 import { goldenRows } from '../helpers/golden';
 import { POST as checkChunk } from '../../src/routes/outcomes/check/+server';
 import { POST as recordChunk } from '../../src/routes/outcomes/record/+server';
+import { GET as template } from '../../src/routes/outcomes/template/+server';
 import { mapColumns, outcomeOf } from '../../src/routes/outcomes/outcome-file';
 
 const golden = goldenRows('lending-club/xgb-1.0.0');
@@ -357,6 +358,9 @@ describe.each(testDatabaseKinds())('outcomes on %s', (kind) => {
 		const map = mapColumns(header);
 		if (!map.ok) throw new Error(map.message);
 		expect(map.ignored).toEqual(['branch']);
+		const templateFile = await template({} as never);
+		expect(templateFile.headers.get('content-disposition')).toContain('outcomes-template.csv');
+		expect(mapColumns((await templateFile.text()).split('\r\n')[0]?.split(',') ?? []).ok).toBe(true);
 		const body = { outcomes: lines.map((cells) => outcomeOf(cells, map.fields)) };
 
 		expect((await postChunk(t.core, 'viewer', body)).status).toBe(403);

@@ -87,7 +87,8 @@ export const endpointAccess: Record<string, RouteRule> = {
 	'/batch/[model]/template': withRoles('admin', 'risk_manager'),
 	'/batch/[model]/check': withRoles('admin', 'risk_manager'),
 	'/batch/[model]/score': withRoles('admin', 'risk_manager'),
-	/** Outcome upload from the portal: checking a chunk of the file, recording it. */
+	/** Outcome upload from the portal: the CSV template, checking a chunk of the file, recording it. */
+	'/outcomes/template': withRoles('admin', 'risk_manager'),
 	'/outcomes/check': withRoles('admin', 'risk_manager'),
 	'/outcomes/record': withRoles('admin', 'risk_manager')
 };
