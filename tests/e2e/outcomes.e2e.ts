@@ -123,7 +123,7 @@ test('a risk manager uploads outcomes, sees the bad row, and finds the outcome o
 
 	await test.step("open the decision's report and see its outcome", async () => {
 		await page.goto(`/history/${predictionId}`);
-		const outcome = page.getByRole('region', { name: 'Outcome', exact: true });
+		const outcome = page.getByRole('region', { name: 'Loan outcome' });
 		await expect(outcome).toContainText(`Defaulted, observed on ${today}; loss 1,250.50.`);
 		await expect(outcome).toContainText('CSV upload');
 		await outcome.scrollIntoViewIfNeeded();
