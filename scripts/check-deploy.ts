@@ -9,8 +9,9 @@
  * 3. the chart carries the same rules as deploy/prometheus/rules (scripts/sync-chart-rules.ts);
  * 4. values.schema.json accepts the chart's defaults and every example, and refuses a broken value;
  * 5. the Dockerfile follows our rules (scripts/deploy-checks/dockerfile.ts);
- * 6. the committed renders of the chart validate against the Kubernetes schemas and keep the
- *    rollout safe for the server's drain (scripts/deploy-checks/kubernetes.ts);
+ * 6. the committed renders of the chart validate against the Kubernetes schemas, keep the
+ *    rollout safe for the server's drain, carry the chart's rules, and back up with the CLI's
+ *    `backup` (scripts/deploy-checks/kubernetes.ts);
  * 7. the compose file gives the app the same drain time;
  * 8. `promtool check config|rules` and `promtool test rules`, and `terraform fmt -check`, when
  *    those tools are installed (with CI set, promtool is required).
@@ -21,6 +22,7 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { lintDockerfile } from './deploy-checks/dockerfile';
 import {
+	checkBackupCronJob,
 	checkPrometheusRule,
 	checkRollout,
 	readObjects,
@@ -169,7 +171,8 @@ for (const name of readdirSync(`${CHART}/rendered`).filter((n) => n.endsWith('.y
 		problems.push(
 			...(await validateObjects(file, rendered)),
 			...checkRollout(file, rendered, drain),
-			...checkPrometheusRule(file, rendered, chartRules)
+			...checkPrometheusRule(file, rendered, chartRules),
+			...checkBackupCronJob(file, rendered)
 		);
 	} catch (error) {
 		problems.push((error as Error).message);

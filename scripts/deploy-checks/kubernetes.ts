@@ -174,3 +174,17 @@ export function checkPrometheusRule(file: string, objects: KubeObject[], ruleFil
 		'in the render'
 	]);
 }
+
+/** A backup CronJob in a render must run the CLI's `backup` command, the one the runbook restores. */
+export function checkBackupCronJob(file: string, objects: KubeObject[]): string[] {
+	const problems: string[] = [];
+	for (const cron of objects.filter((object) => object.kind === 'CronJob')) {
+		const spec = cron.spec as {
+			jobTemplate?: { spec?: { template?: { spec?: { containers?: { command?: string[] }[] } } } };
+		};
+		const command = (spec.jobTemplate?.spec?.template?.spec?.containers?.[0]?.command ?? []).join(' ');
+		if (!/\bnode dist\/credible\.mjs backup\b/.test(command))
+			problems.push(`${file}: CronJob/${cron.metadata.name} does not run \`node dist/credible.mjs backup\``);
+	}
+	return problems;
+}

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lintDockerfile } from '../../scripts/deploy-checks/dockerfile';
 import {
+	checkBackupCronJob,
 	checkPrometheusRule,
 	checkRollout,
 	readObjects,
@@ -85,8 +86,17 @@ describe('committed renders', () => {
 			expect(await validateObjects(file, objects)).toEqual([]);
 			expect(checkRollout(file, objects, drain)).toEqual([]);
 			expect(checkPrometheusRule(file, objects, RULES)).toEqual([]);
+			expect(checkBackupCronJob(file, objects)).toEqual([]);
 		}
 	);
+
+	it('should refuse a backup CronJob that does not run the backup command', () => {
+		expect(readObjects(RENDERS[1]!).some((object) => object.kind === 'CronJob')).toBe(true);
+		const broken = brokenCopy(RENDERS[1]!, [['node dist/credible.mjs backup', 'pg_dumpall >']]);
+		expect(checkBackupCronJob(broken, readObjects(broken)).join('\n')).toMatch(
+			/CronJob\/credible-backup does not run/
+		);
+	});
 
 	it('should refuse an object that breaks its schema, or of an unknown kind', async () => {
 		const broken = brokenCopy(RENDERS[1]!, [
@@ -139,7 +149,9 @@ describe('values.schema.json', () => {
 			{ replicas: 3 },
 			{ config: { JWT_SECRET: 'x' } },
 			{ existingSecret: '' },
-			{ ingress: { tls: { secretName: '' } } }
+			{ ingress: { tls: { secretName: '' } } },
+			{ backup: { enabled: true } },
+			{ backup: { schedule: 'nightly' } }
 		]);
 		expect(result.problems).toEqual([]);
 		expect(result.examples).toBeGreaterThan(0);
