@@ -37,6 +37,11 @@ LABEL org.opencontainers.image.title="Credible" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}"
 WORKDIR /app
+# The PostgreSQL client programs that `backup` and `restore` run (pg_dump, pg_restore). Debian's
+# are version 15: pg_dump dumps servers of its own major version or older.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
 # Step 5: the runtime tree. The application's files belong to root, so the user that runs it can
 # read but not change them; only /data (the embedded database, when DATABASE_URL is unset) is its.
 COPY --from=build --chown=root:root /app/package.json ./

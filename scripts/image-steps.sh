@@ -38,6 +38,9 @@ step "4. production dependencies only"
 npm prune --omit=dev --no-audit --no-fund
 
 step "5. the runtime tree: owned by root, only the data directory writable by $run_as"
+# The image installs Debian's postgresql-client for `backup` and `restore`; here, the machine's.
+command -v pg_dump >/dev/null && command -v pg_restore >/dev/null ||
+	{ echo "✗ pg_dump and pg_restore are missing (Debian package postgresql-client)" >&2; exit 1; }
 mkdir "$work/app"
 for entry in package.json node_modules build dist server.js otel drizzle models; do
 	cp -a "$work/build/$entry" "$work/app/"

@@ -11,6 +11,8 @@ import { openDatabase, type DatabaseHandle } from '$lib/server/db';
 export type TestDatabaseKind = 'pglite' | 'postgres';
 
 export interface TestDatabase extends DatabaseHandle {
+	/** The connection URL, on PostgreSQL. */
+	url?: string;
 	/** Drops what the test created and closes the connection. */
 	dispose(): Promise<void>;
 }
@@ -28,6 +30,20 @@ export async function openTestDatabase(kind: TestDatabaseKind): Promise<TestData
 		const handle = await openDatabase({ pgliteDir: 'memory://', migrationsDir, migrate: true });
 		return { ...handle, dispose: () => handle.close() };
 	}
+	const empty = await createEmptyPostgresDatabase();
+	const handle = await openDatabase({ url: empty.url, migrationsDir, migrate: true, poolSize: 4 });
+	return {
+		...handle,
+		url: empty.url,
+		dispose: async () => {
+			await handle.close();
+			await empty.drop();
+		}
+	};
+}
+
+/** A new, empty database on the TEST_DATABASE_URL server (no migrations), and how to drop it. */
+export async function createEmptyPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
 	const url = process.env.TEST_DATABASE_URL;
 	if (!url) throw new Error('TEST_DATABASE_URL is not set');
 	const name = `credible_test_${randomBytes(6).toString('hex')}`;
@@ -35,11 +51,9 @@ export async function openTestDatabase(kind: TestDatabaseKind): Promise<TestData
 	await admin.unsafe(`create database "${name}"`);
 	const target = new URL(url);
 	target.pathname = `/${name}`;
-	const handle = await openDatabase({ url: target.toString(), migrationsDir, migrate: true, poolSize: 4 });
 	return {
-		...handle,
-		dispose: async () => {
-			await handle.close();
+		url: target.toString(),
+		drop: async () => {
 			await admin.unsafe(`drop database if exists "${name}" with (force)`);
 			await admin.end({ timeout: 5 });
 		}

@@ -2,11 +2,18 @@
  * Every CLI command, in the order `--help` lists them. To add one, write
  * `commands/<name>.ts` exporting a `CliCommand` and add it here.
  */
+import { backupCommand, restoreCommand } from './backup';
 import { migrateCommand } from './migrate';
 import { serviceAccountCommand } from './service-account';
 import type { CliCommand } from './types';
 import { userCommand } from './user';
 
-export const commands: readonly CliCommand[] = [serviceAccountCommand, userCommand, migrateCommand];
+export const commands: readonly CliCommand[] = [
+	serviceAccountCommand,
+	userCommand,
+	migrateCommand,
+	backupCommand,
+	restoreCommand
+];
 
 export type { CliCommand } from './types';
