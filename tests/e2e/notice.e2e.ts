@@ -23,7 +23,10 @@ const approved = golden.find((row) => row.probability < 0.05)?.raw ?? {};
 const LENDER = 'Prairie Savings Bank';
 
 /** Scores applicants as a batch with their references and answers each decision's prediction id. */
-async function scoreRows(page: Page, rows: { raw: Record<string, unknown>; reference: string }[]) {
+async function scoreRows(
+	page: Page,
+	rows: { raw: Record<string, number | string | null>; reference: string }[]
+) {
 	const columns = [...Object.keys(rows[0]?.raw ?? {}), 'applicationId'];
 	const data = rows.map(({ raw, reference }) => [
 		...Object.values(raw).map((v) => (v === null ? '' : String(v))),
