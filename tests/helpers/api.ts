@@ -38,10 +38,12 @@ export function apiClient(core: Core): (call: ApiCall) => Promise<ApiAnswer> {
 			requestId: randomUUID()
 		});
 		let json: unknown = null;
-		try {
-			json = response.body ? JSON.parse(response.body) : null;
-		} catch {
-			json = response.body;
+		if (typeof response.body === 'string') {
+			try {
+				json = response.body ? JSON.parse(response.body) : null;
+			} catch {
+				json = response.body;
+			}
 		}
 		return { ...response, json };
 	};
@@ -65,6 +67,6 @@ export async function serviceToken(
 		}).toString()
 	});
 	const token = (response.json as { access_token?: string }).access_token;
-	if (!token) throw new Error(`token exchange failed: ${response.status} ${response.body}`);
+	if (!token) throw new Error(`token exchange failed: ${response.status} ${String(response.body)}`);
 	return token;
 }

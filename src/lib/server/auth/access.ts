@@ -61,6 +61,7 @@ export const pageAccess: Record<string, RouteRule> = {
 	'/admin/users/[id]': withRoles('admin'),
 	'/admin/service-accounts': withRoles('admin'),
 	'/admin/audit': withRoles('admin'),
+	'/admin/notices': withRoles('admin'),
 	'/monitoring': withRoles('admin', 'risk_manager'),
 	'/monitoring/alerts': withRoles('admin', 'risk_manager'),
 	'/score': withRoles('admin', 'risk_manager'),
@@ -69,6 +70,8 @@ export const pageAccess: Record<string, RouteRule> = {
 	'/models/[model]': withRoles(...ALL_USER_ROLES),
 	'/history': withRoles('admin', 'risk_manager'),
 	'/history/[id]': withRoles('admin', 'risk_manager'),
+	/** The printable adverse-action notice of a declined or referred decision. */
+	'/history/[id]/notice': withRoles('admin', 'risk_manager'),
 	'/batch': withRoles('admin', 'risk_manager'),
 	'/outcomes': withRoles('admin', 'risk_manager'),
 	'/guide': withRoles(...ALL_USER_ROLES)
@@ -90,7 +93,11 @@ export const endpointAccess: Record<string, RouteRule> = {
 	/** Outcome upload from the portal: the CSV template, checking a chunk of the file, recording it. */
 	'/outcomes/template': withRoles('admin', 'risk_manager'),
 	'/outcomes/check': withRoles('admin', 'risk_manager'),
-	'/outcomes/record': withRoles('admin', 'risk_manager')
+	'/outcomes/record': withRoles('admin', 'risk_manager'),
+	/** The adverse-action notice as a PDF download (a data export, audited). */
+	'/history/[id]/notice.pdf': withRoles('admin', 'risk_manager'),
+	/** A notice with made-up applicant data, to check the lender's details. */
+	'/admin/notices/preview.pdf': withRoles('admin')
 };
 
 export type RouteKind = 'page' | 'endpoint';

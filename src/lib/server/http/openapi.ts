@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { generateOpenApiDocument } from 'trpc-to-openapi';
 import { appRouter } from '../trpc/root';
 import type { ModelRegistry } from '../services/models.service';
-import { API_PREFIX } from './rest';
+import { API_PREFIX, restRoutes } from './rest';
 
 type Document = ReturnType<typeof generateOpenApiDocument>;
 
@@ -27,6 +27,7 @@ export function openApiDocument(registry: ModelRegistry): Document {
 	});
 	document.paths ??= {};
 	document.paths['/oauth/token'] = tokenPath as unknown as NonNullable<Document['paths']>[string];
+	describeFiles(document);
 	document.components ??= {};
 	document.components.schemas ??= {};
 	// Each model's applicant, generated from its manifest, so clients can validate before calling.
@@ -40,6 +41,28 @@ export function openApiDocument(registry: ModelRegistry): Document {
 	}
 	cached = { registry, document };
 	return document;
+}
+
+/**
+ * A route that answers a file says so: the generator describes every procedure's JSON output, but
+ * REST writes the file's bytes itself (`http/rest.ts`), so its 200 is that content type.
+ */
+function describeFiles(document: Document): void {
+	for (const route of restRoutes()) {
+		if (!route.file) continue;
+		const operation = document.paths?.[route.path]?.[route.method.toLowerCase() as 'get'];
+		if (!operation?.responses?.['200']) continue;
+		operation.responses['200'] = {
+			description: 'The file, to be saved under the name in Content-Disposition.',
+			headers: {
+				'content-disposition': {
+					description: 'attachment; filename="…"',
+					schema: { type: 'string' }
+				}
+			},
+			content: { [route.file]: { schema: { type: 'string', format: 'binary' } } }
+		} as never;
+	}
 }
 
 const tokenPath = {

@@ -11,8 +11,9 @@ import { DomainError, retryAfterOf, toTRPCError, ValidationFailed } from '../err
 import { logger } from '../logger';
 import { appRouter, createCaller } from '../trpc/root';
 import type { Principal } from '../auth/principal';
-import { accessError, type Context, type Meta } from '../trpc/trpc';
+import { accessError, type Context, type FileOutput, type Meta } from '../trpc/trpc';
 import { directProcedure, type DirectProcedure } from './direct-procedure';
+import { fileAnswer } from './file-answer';
 import { ROOT_FIELD, toFieldErrors, type FieldErrors } from '$lib/validation/field-errors';
 
 export const API_PREFIX = '/api/v1';
@@ -32,7 +33,8 @@ export interface RestRequest {
 export interface RestResponse {
 	status: number;
 	headers: Record<string, string>;
-	body: string;
+	/** JSON text, or the raw bytes of a file (a `file` procedure's answer). */
+	body: string | Uint8Array<ArrayBuffer>;
 }
 
 /** Outcome of authenticating a request's `Authorization` header. */
@@ -57,6 +59,8 @@ interface Route {
 	 * (docs/performance.md).
 	 */
 	direct: DirectProcedure | undefined;
+	/** Set for procedures that answer a file: REST writes its bytes, not the JSON envelope. */
+	file: Meta['file'];
 }
 
 let routeTable: Route[] | undefined;
@@ -64,10 +68,13 @@ let routeTable: Route[] | undefined;
 /** The REST routes, read from the router on first use (not at import: core and router import each other). */
 function routes(): Route[] {
 	routeTable ??= Object.entries(appRouter._def.procedures).flatMap(([procedurePath, procedure]) => {
-		const openapi = (procedure as unknown as { _def: { meta?: Meta } })._def.meta?.openapi;
+		const meta = (procedure as unknown as { _def: { meta?: Meta } })._def.meta;
+		const openapi = meta?.openapi;
 		if (!openapi) return [];
 		const direct = directProcedure(procedurePath);
-		return [{ method: openapi.method, segments: splitPath(openapi.path), procedurePath, direct }];
+		return [
+			{ method: openapi.method, segments: splitPath(openapi.path), procedurePath, direct, file: meta.file }
+		];
 	});
 	return routeTable;
 }
@@ -255,7 +262,7 @@ export async function handleRest(request: RestRequest, deps: RestDependencies): 
 	const caller = createCaller(context);
 	try {
 		const output = await procedureOf(caller, route.procedurePath)(input.value);
-		return json(200, output);
+		return route.file ? { status: 200, ...fileAnswer(output as FileOutput) } : json(200, output);
 	} catch (error) {
 		return errorResponse(error, request.requestId, route.procedurePath);
 	}
@@ -292,10 +299,17 @@ export function restRouteTemplate(method: string, path: string): string | null {
 }
 
 /** The routes, for the OpenAPI document and tests. */
-export function restRoutes(): readonly { method: string; path: string; procedure: string }[] {
+export function restRoutes(): readonly {
+	method: string;
+	path: string;
+	procedure: string;
+	/** The content type of a route that answers a file. */
+	file?: string;
+}[] {
 	return routes().map((route) => ({
 		method: route.method,
 		path: `/${route.segments.join('/')}`,
-		procedure: route.procedurePath
+		procedure: route.procedurePath,
+		...(route.file ? { file: route.file.contentType } : {})
 	}));
 }

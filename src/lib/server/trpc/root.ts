@@ -4,6 +4,8 @@ import { historyRouter } from './routers/history';
 import { modelsRouter } from './routers/models';
 import { monitoringRouter } from './routers/monitoring';
 import { outcomesRouter } from './routers/outcomes';
+import { noticesRouter } from './routers/notices';
+import { predictionsRouter } from './routers/predictions';
 import { reviewsRouter } from './routers/reviews';
 import { scoringRouter } from './routers/scoring';
 import { securityRouter } from './routers/security';
@@ -20,7 +22,9 @@ export const appRouter = router({
 	security: securityRouter,
 	monitoring: monitoringRouter,
 	reviews: reviewsRouter,
-	outcomes: outcomesRouter
+	outcomes: outcomesRouter,
+	predictions: predictionsRouter,
+	notices: noticesRouter
 });
 
 export type AppRouter = typeof appRouter;

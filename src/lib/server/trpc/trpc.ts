@@ -9,7 +9,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { RequestEvent } from '@sveltejs/kit';
-import { ZodError } from 'zod';
+import { z, ZodError } from 'zod';
 import type { Principal } from '../auth/principal';
 import type { Core } from '../core-types';
 import type { Channel, Role } from '../db/schema';
@@ -56,11 +56,12 @@ export interface ErrorData {
 
 /**
  * Procedure metadata: the REST route (`openapi`, read by the OpenAPI generator and by the REST
- * router) and the access rule (`access`: 'public', 'authenticated' or the roles allowed), declared
- * once by the procedure builder and read by the access table test.
+ * router), the access rule (`access`: 'public', 'authenticated' or the roles allowed), declared
+ * once by the procedure builder and read by the access table test, and `file`: the procedure
+ * answers a {@link FileOutput}, which tRPC callers get as JSON and REST writes as the raw file.
  */
 export type Access = 'public' | 'authenticated' | readonly Role[];
-export type Meta = OpenApiMeta & { access?: Access };
+export type Meta = OpenApiMeta & { access?: Access; file?: { contentType: string } };
 
 const t = initTRPC
 	.context<Context>()
@@ -146,4 +147,21 @@ export function roleProcedure(...roles: readonly Role[]) {
 		if (denied) throw denied;
 		return next();
 	});
+}
+
+/** What a `file` procedure answers: the bytes in base64 (JSON has no bytes) and a file name. */
+export const fileOutput = z.object({
+	contentType: z.string(),
+	filename: z.string().describe('Name to save the file under.'),
+	base64: z.string().describe('The file, base64-encoded.')
+});
+export type FileOutput = z.infer<typeof fileOutput>;
+
+/** A file as a `file` procedure answers it. */
+export function toFileOutput(file: { contentType: string; filename: string; bytes: Uint8Array }): FileOutput {
+	return {
+		contentType: file.contentType,
+		filename: file.filename,
+		base64: Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength).toString('base64')
+	};
 }

@@ -1,13 +1,16 @@
 import { error } from '@sveltejs/kit';
 import { TRPCError } from '@trpc/server';
 import { field, refused } from '$lib/server/forms';
+import { noticeDecision } from '$lib/server/services/notices/notice-content';
 import { callerFor } from '$lib/server/trpc/caller';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
 	const caller = callerFor(event);
 	try {
-		return { prediction: await caller.history.get({ id: event.params.id }) };
+		const prediction = await caller.history.get({ id: event.params.id });
+		// Whether an adverse-action notice is due; reading it is a data export, done on its own pages.
+		return { prediction, notice: noticeDecision(prediction.decision, prediction.reviews) };
 	} catch (cause) {
 		if (cause instanceof TRPCError && (cause.code === 'NOT_FOUND' || cause.code === 'BAD_REQUEST'))
 			error(404, 'No such decision.');
