@@ -114,6 +114,8 @@ export const envSchema = z.object({
 	SLO_WINDOW_MINUTES: z.coerce.number().int().min(1).max(60).default(5),
 	/** How often the alert rules are evaluated, in seconds (at most 30: an alert fires within a minute). */
 	ALERT_EVAL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(30).default(15),
+	/** Months after its decision before a loan's outcome counts in realised performance. */
+	PERFORMANCE_MATURITY_MONTHS: z.coerce.number().int().min(0).max(120).default(12),
 	/** Fewest API requests in the SLO window before the latency and error rules may fire. */
 	ALERT_MIN_REQUESTS: z.coerce.number().int().min(1).max(1_000_000).default(20),
 	/** Error spike: share of 5xx answers in the SLO window that raises a critical alert. */

@@ -4,6 +4,7 @@ import { historyRouter } from './routers/history';
 import { modelsRouter } from './routers/models';
 import { monitoringRouter } from './routers/monitoring';
 import { outcomesRouter } from './routers/outcomes';
+import { performanceRouter } from './routers/performance';
 import { noticesRouter } from './routers/notices';
 import { predictionsRouter } from './routers/predictions';
 import { reviewsRouter } from './routers/reviews';
@@ -23,6 +24,7 @@ export const appRouter = router({
 	monitoring: monitoringRouter,
 	reviews: reviewsRouter,
 	outcomes: outcomesRouter,
+	performance: performanceRouter,
 	predictions: predictionsRouter,
 	notices: noticesRouter
 });
