@@ -54,13 +54,14 @@ async function holdout(manifest: Manifest): Promise<{ applicants: RawApplicant[]
 		const row = parsed.data[index]!;
 		// The fixture's label is the CSV's own: a wrong row number would fail here.
 		expect(row.Class === 'bad' ? 1 : 0).toBe(fixture.bad[i]);
-		return Object.fromEntries(
+		const applicant: RawApplicant = Object.fromEntries(
 			manifest.features.map((f) => {
 				const cell = row[f.name];
 				if (cell === undefined || cell === '' || cell === 'NA') return [f.name, null];
 				return [f.name, f.type === 'numeric' ? Number(cell) : cell];
 			})
-		) as RawApplicant;
+		);
+		return applicant;
 	});
 	return { applicants, bad: fixture.bad.map((b) => b === 1) };
 }
@@ -277,6 +278,23 @@ describe.each(testDatabaseKinds())('model performance on %s', (kind) => {
 			`[${kind}] holdout: realised AUC ${auc.value.toFixed(4)} ± ${auc.standardError!.toFixed(4)}, estimated ${estimated.auc!.toFixed(4)}; ` +
 				`bad rate approved ${rate.toFixed(4)} ± ${rateSe.toFixed(4)}, estimated ${estimated.badRateApproved!.toFixed(4)}`
 		);
+	});
+
+	it('should estimate each monthly vintage within its own sampling noise', async () => {
+		const { versions } = await report({ version: VERSION, from: '2024-01-01', to: '2024-12-31' });
+		const gaps = versions[0]!.periods.map((period) => {
+			const auc = period.realised!.auc!;
+			return {
+				month: period.start.slice(0, 7),
+				gap: (period.estimated.auc! - auc.value) / auc.standardError!
+			};
+		});
+		const within = gaps.filter((g) => Math.abs(g.gap) < TOLERANCE_SE).length;
+		console.info(
+			`[${kind}] vintages: (estimated − realised AUC) / SE = ${gaps.map((g) => g.gap.toFixed(2)).join(', ')}; ${within}/12 within ${TOLERANCE_SE} SE`
+		);
+		// 95 % of vintages should land within two standard errors; 10 of 12 allows for chance.
+		expect(within).toBeGreaterThanOrEqual(10);
 	});
 
 	it('should answer the same figures over REST for a risk manager', async () => {
