@@ -317,6 +317,8 @@ describe.each(testDatabaseKinds())('model performance on %s', (kind) => {
 		['from after to', `/models/${MODEL}/performance?from=2024-05-01&to=2024-04-01`, 400, 'to'],
 		['a malformed date', `/models/${MODEL}/performance?from=2024-13-01`, 400, 'from'],
 		['a day that does not exist', `/models/${MODEL}/performance?to=2024-02-30`, 400, 'to'],
+		['a day before the range', `/models/${MODEL}/performance?from=0000-01-01`, 400, 'from'],
+		['a day after the range', `/models/${MODEL}/performance?to=9999-12-31`, 400, 'to'],
 		['an unknown grouping', `/models/${MODEL}/performance?by=quarter`, 400, 'by'],
 		[
 			'a maturity past the configured one',

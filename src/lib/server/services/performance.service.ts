@@ -34,7 +34,10 @@ export const MAX_PERIODS = 1000;
 export const windowUnits = ['day', 'week', 'month'] as const;
 export type WindowUnit = (typeof windowUnits)[number];
 
-const day = z.iso.date({ error: 'Use a date like 2025-01-31.' });
+/** A UTC day, kept far inside what both JavaScript and PostgreSQL timestamps hold. */
+const day = z.iso
+	.date({ error: 'Use a date like 2025-01-31.' })
+	.refine((value) => value >= '1900-01-01' && value <= '2999-12-31', 'A day from 1900-01-01 to 2999-12-31.');
 
 /**
  * The query: a model, optionally one version (else every version with predictions in range),
