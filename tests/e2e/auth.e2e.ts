@@ -187,7 +187,12 @@ test('a viewer cannot open the administration pages', async ({ page }, testInfo)
 	for (const path of ['/admin', '/admin/users', '/admin/audit', '/admin/service-accounts']) {
 		const response = await page.goto(path);
 		expect(response?.status()).toBe(403);
-		await expect(page.getByText('You do not have access to this page.')).toBeVisible();
+		await expect(
+			page.getByText(
+				'You do not have access to this page: it is for administrators, and you are signed in as a viewer.'
+			)
+		).toBeVisible();
+		await expect(page.getByRole('link', { name: 'Go to your home page' })).toBeVisible();
 	}
 	await shoot(page, 'forbidden');
 

@@ -74,7 +74,9 @@ export const pageAccess: Record<string, RouteRule> = {
 	'/history/[id]/notice': withRoles('admin', 'risk_manager'),
 	'/batch': withRoles('admin', 'risk_manager'),
 	'/outcomes': withRoles('admin', 'risk_manager'),
-	'/guide': withRoles(...ALL_USER_ROLES)
+	'/guide': withRoles(...ALL_USER_ROLES),
+	/** The instance's readiness in words (the navigation's Status link). */
+	'/status': anyone
 };
 
 /** Endpoints (`+server.ts`), by route id. `/trpc` is not a route: procedures carry their own rule. */
@@ -108,6 +110,12 @@ export function ruleFor(routeId: string): { rule: RouteRule; kind: RouteKind } |
 	if (page) return { rule: page, kind: 'page' };
 	const endpoint = endpointAccess[routeId];
 	return endpoint ? { rule: endpoint, kind: 'endpoint' } : null;
+}
+
+/** The roles a route is open to, when its rule is a list of roles; null otherwise. */
+export function rolesFor(routeId: string): readonly Role[] | null {
+	const rule = ruleFor(routeId)?.rule;
+	return rule?.kind === 'roles' ? rule.roles : null;
 }
 
 export interface Visitor {

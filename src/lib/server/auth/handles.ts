@@ -163,7 +163,7 @@ export const guardRoutes: Handle = async ({ event, resolve }) => {
 			if (event.isDataRequest) return error(403, 'You do not have access to this page.');
 			// The refusal page, rendered inside the portal's frame; the refused page's loads and
 			// actions never run.
-			const refusal = await event.fetch(FORBIDDEN_PAGE);
+			const refusal = await event.fetch(`${FORBIDDEN_PAGE}?route=${encodeURIComponent(routeId)}`);
 			const headers = new Headers(refusal.headers);
 			// A response built here does not carry the cookies set during the request: a session
 			// renewed by `authenticate` must still reach the browser.

@@ -4,6 +4,7 @@ import { historyRouter } from './routers/history';
 import { modelsRouter } from './routers/models';
 import { monitoringRouter } from './routers/monitoring';
 import { outcomesRouter } from './routers/outcomes';
+import { kpisRouter } from './routers/kpis';
 import { performanceRouter } from './routers/performance';
 import { noticesRouter } from './routers/notices';
 import { predictionsRouter } from './routers/predictions';
@@ -25,6 +26,7 @@ export const appRouter = router({
 	reviews: reviewsRouter,
 	outcomes: outcomesRouter,
 	performance: performanceRouter,
+	kpis: kpisRouter,
 	predictions: predictionsRouter,
 	notices: noticesRouter
 });
