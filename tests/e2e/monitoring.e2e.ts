@@ -103,3 +103,31 @@ test('people without the role cannot open the monitoring pages', async ({ reques
 	const response = await request.get('/monitoring', { maxRedirects: 0 });
 	expect([302, 303, 401]).toContain(response.status());
 });
+
+test('the model performance page shows the figures by vintage and field errors for a bad range', async ({
+	page
+}, testInfo) => {
+	const problems: string[] = [];
+	page.on('pageerror', (error) => problems.push(error.message));
+	await signInAsAdmin(page);
+	await page.goto('/monitoring');
+	await page.getByRole('link', { name: 'Model performance' }).click();
+	await expect(page.getByRole('heading', { level: 1, name: 'Model performance' })).toBeVisible();
+	await page.getByLabel('Model', { exact: true }).selectOption('lending-club');
+	await page.getByLabel('From (day of decision)').fill('2025-03-01');
+	await page.getByLabel('To', { exact: true }).fill('2025-01-01');
+	await page.getByRole('button', { name: 'Show' }).click();
+	await expect(page.locator('#p-to-error')).toBeVisible();
+	await page.getByLabel('From (day of decision)').fill('');
+	await page.getByLabel('To', { exact: true }).fill('');
+	await page.getByRole('button', { name: 'Show' }).click();
+	await expect(page.locator('#p-to-error')).toHaveCount(0);
+	// The monitoring test above scored Lending Club decisions this month: the tiles show them.
+	const tiles = page.getByRole('list', { name: /Overall figures of/ }).first();
+	await expect(tiles).toContainText('Estimated AUC');
+	await page.screenshot({
+		path: `tests/e2e/screenshots/performance-${testInfo.project.name}.png`,
+		fullPage: true
+	});
+	expect(problems.filter((text) => !text.includes(SVELTEKIT_ANNOUNCER_STYLE_HASH))).toEqual([]);
+});
