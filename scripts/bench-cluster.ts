@@ -142,8 +142,9 @@ async function startNginx(): Promise<ChildProcess> {
 			proxy_set_header X-Forwarded-For $remote_addr;
 			proxy_connect_timeout 2s;
 			proxy_next_upstream_tries 3;`;
+	// One process (no master with workers), so that no worker outlives a killed nginx.
 	const config = `daemon off;
-worker_processes 1;
+master_process off;
 pid ${workDir}/nginx.pid;
 error_log ${workDir}/nginx-error.log warn;
 events { worker_connections 4096; }
@@ -335,8 +336,18 @@ async function countPredictions(url: string): Promise<number> {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Fails unless nothing listens on the ports this benchmark uses. */
+async function checkPortsFree(): Promise<void> {
+	for (const port of [NGINX_PORT, ...PORTS]) {
+		if ((await getStatus(`http://${HOST}:${port}/healthz`)) !== 0)
+			throw new Error(`port ${port} is in use on ${HOST}; stop what listens there first`);
+	}
+}
+
 async function cleanup(): Promise<void> {
+	const exits = [...children].map((child) => new Promise((resolve) => child.once('exit', resolve)));
 	for (const child of children) child.kill('SIGKILL');
+	await Promise.race([Promise.all(exits), sleep(5000)]);
 	webhookServer?.close();
 	if (dropDatabase) await dropDatabase().catch((error: unknown) => console.error(error));
 	dropDatabase = undefined;
@@ -371,6 +382,7 @@ function retriedByNginx(): { retried: number; lines: string[] } {
 
 async function main(): Promise<void> {
 	execFileSync(process.execPath, ['scripts/ensure-build.js'], { stdio: 'inherit' });
+	await checkPortsFree();
 	const database = await freshDatabase(
 		process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
 		'cluster'
