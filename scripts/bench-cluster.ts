@@ -380,6 +380,22 @@ function retriedByNginx(): { retried: number; lines: string[] } {
 	return { retried: lines.length, lines };
 }
 
+/** nginx's upstream errors, counted by kind (connection refused, reset, …). */
+function upstreamErrors(): Map<string, number> {
+	const counts = new Map<string, number>();
+	let text = '';
+	try {
+		text = readFileSync(path.join(workDir, 'nginx-error.log'), 'utf8');
+	} catch {
+		return counts;
+	}
+	for (const line of text.split('\n')) {
+		const kind = /\[error\] [\d#]+: \*\d+ (.*?), client:/.exec(line)?.[1];
+		if (kind) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+	}
+	return counts;
+}
+
 async function main(): Promise<void> {
 	execFileSync(process.execPath, ['scripts/ensure-build.js'], { stdio: 'inherit' });
 	await checkPortsFree();
@@ -513,7 +529,7 @@ async function main(): Promise<void> {
 	for (const [status, n] of result.statuses) if (status !== 200) console.log(`  status ${status}: ${n}`);
 	for (const [error, n] of result.errors) console.log(`  error ${error}: ${n}`);
 	console.log(`  requests nginx passed to a second instance: ${nginxRetries.retried}`);
-	for (const line of nginxRetries.lines.slice(0, 5)) console.log(`    ${line}`);
+	for (const [kind, n] of upstreamErrors()) console.log(`    nginx: ${kind}: ${n}`);
 	checks.push({ name: 'no failed request', pass: failed === 0 });
 
 	console.log(`\nDecisions: acknowledged (200) ${result.ok}, stored in predictions ${storedAfterLoad}`);
