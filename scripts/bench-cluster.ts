@@ -149,7 +149,7 @@ pid ${workDir}/nginx.pid;
 error_log ${workDir}/nginx-error.log warn;
 events { worker_connections 4096; }
 http {
-	log_format upstreams '$status $request_method $uri "$upstream_addr" "$upstream_status" $request_time';
+	log_format upstreams '$msec $status $request_method $uri "$upstream_addr" "$upstream_status" $request_time';
 	access_log ${workDir}/nginx-access.log upstreams;
 	client_body_temp_path ${workDir}/client_body;
 	proxy_temp_path ${workDir}/proxy;
