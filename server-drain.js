@@ -39,6 +39,7 @@ export function createDrainingServer(handler) {
 	 * Stops accepting connections and waits (at most `timeoutMs`) until every request received has
 	 * been answered and the connections are quiet; then closes them. `answered` is false on a
 	 * timeout; `requests` counts those under way when the drain began.
+	 * @param {number} timeoutMs
 	 */
 	async function drain(timeoutMs) {
 		draining = true;
