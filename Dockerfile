@@ -49,6 +49,7 @@ COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/build ./build
 COPY --from=build --chown=root:root /app/dist ./dist
 COPY --from=build --chown=root:root /app/server.js ./
+COPY --from=build --chown=root:root /app/server-drain.js ./
 COPY --from=build --chown=root:root /app/otel ./otel
 COPY --from=build --chown=root:root /app/drizzle ./drizzle
 COPY --from=build --chown=root:root /app/models ./models

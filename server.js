@@ -5,7 +5,7 @@
 // OpenTelemetry is loaded first (a no-op when already loaded with `node --import` or disabled with
 // OTEL_SDK_DISABLED=true), so that its HTTP instrumentation wraps the server created below.
 await import('./otel/register.js');
-const { default: http } = await import('node:http');
+const { createDrainingServer } = await import('./server-drain.js');
 
 const SHUTDOWN_KEY = Symbol.for('credible.shutdown');
 const FAST_PATH_KEY = Symbol.for('credible.fastPath');
@@ -28,7 +28,7 @@ const notFound = (res) => () => {
 	res.statusCode = 404;
 	res.end('Not found');
 };
-const server = http.createServer((req, res) => {
+const { server, drain } = createDrainingServer((req, res) => {
 	const fastPath = globalThis[FAST_PATH_KEY];
 	// `next` lets the fast path hand a request it has looked at, unread, to SvelteKit after all.
 	if (fastPath && fastPath(req, res, () => handler(req, res, notFound(res)))) return;
@@ -47,8 +47,10 @@ async function shutdown(signal) {
 	console.log(JSON.stringify({ level: 'info', msg: `${signal} received, draining` }));
 	const forced = setTimeout(() => process.exit(1), 25_000);
 	forced.unref();
-	server.close();
-	server.closeIdleConnections();
+	// The requests under way are answered before the core (workers, writer, database) stops.
+	const { answered, requests } = await drain(15_000);
+	if (!answered) console.error(JSON.stringify({ level: 'error', msg: 'requests still open after 15 s' }));
+	console.log(JSON.stringify({ level: 'info', msg: `HTTP drained (${requests} requests under way)` }));
 	try {
 		await globalThis[SHUTDOWN_KEY]?.();
 	} catch (error) {

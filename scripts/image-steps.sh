@@ -42,7 +42,7 @@ step "5. the runtime tree: owned by root, only the data directory writable by $r
 command -v pg_dump >/dev/null && command -v pg_restore >/dev/null ||
 	{ echo "✗ pg_dump and pg_restore are missing (Debian package postgresql-client)" >&2; exit 1; }
 mkdir "$work/app"
-for entry in package.json node_modules build dist server.js otel drizzle models; do
+for entry in package.json node_modules build dist server.js server-drain.js otel drizzle models; do
 	cp -a "$work/build/$entry" "$work/app/"
 done
 chown -R root:root "$work/app"
