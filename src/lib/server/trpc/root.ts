@@ -1,5 +1,6 @@
 import { createCallerFactory, router } from './trpc';
 import { auditRouter } from './routers/audit';
+import { driftRouter } from './routers/drift';
 import { historyRouter } from './routers/history';
 import { modelsRouter } from './routers/models';
 import { monitoringRouter } from './routers/monitoring';
@@ -24,7 +25,8 @@ export const appRouter = router({
 	reviews: reviewsRouter,
 	outcomes: outcomesRouter,
 	predictions: predictionsRouter,
-	notices: noticesRouter
+	notices: noticesRouter,
+	drift: driftRouter
 });
 
 export type AppRouter = typeof appRouter;
