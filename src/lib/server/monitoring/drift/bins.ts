@@ -74,7 +74,7 @@ export function binOfValue(bins: FeatureBins, value: unknown): number {
 		const number = typeof value === 'number' ? value : Number(value);
 		return Number.isFinite(number) ? numericBin(bins.edges, number) : MISSING_BIN;
 	}
-	const index = bins.categories.indexOf(String(value));
+	const index = typeof value === 'string' ? bins.categories.indexOf(value) : -1;
 	return index === -1 ? OTHER_BIN : index;
 }
 

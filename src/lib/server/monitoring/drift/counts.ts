@@ -35,7 +35,7 @@ export async function windowCounts(
 	const byFeature = new Map<string, Map<number, number>>();
 	for (const row of rowsOf<{ feature: string; bin: number; n: number | string }>(result)) {
 		let bins = byFeature.get(row.feature);
-		if (!bins) byFeature.set(row.feature, (bins = new Map()));
+		if (!bins) byFeature.set(row.feature, (bins = new Map<number, number>()));
 		bins.set(Number(row.bin), Number(row.n));
 	}
 	return byFeature;
