@@ -7,18 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { rowsOf } from '$lib/server/db';
-import {
-	driftCounts,
-	MISSING_BIN,
-	OTHER_BIN,
-	predictions,
-	SCORE_FEATURE,
-	type NewPrediction
-} from '$lib/server/db/schema';
+import { driftCounts, predictions, SCORE_FEATURE, type NewPrediction } from '$lib/server/db/schema';
 import { referenceBins } from '$lib/server/monitoring/drift/bins';
+import { recountStatement } from '$lib/server/monitoring/drift/recount';
 import type { DriftView } from '$lib/server/services/drift.service';
 import { createCaller } from '$lib/server/trpc/root';
 import { startTestCore, type TestCore } from '../helpers/core';
@@ -97,22 +90,18 @@ describe.each(testDatabaseKinds())('drift on %s', (kind) => {
 	it('should hold the counts a recount of the stored predictions gives', async () => {
 		const manifest = t.core.models.resolve(model, version).manifest;
 		const recount = new Map<string, number>();
-		for (const bins of referenceBins(manifest)) {
-			const value = bins.feature === SCORE_FEATURE ? sql`probability` : sql`(input ->> ${bins.feature})`;
-			const bin =
-				bins.kind === 'numeric'
-					? // width_bucket: 1..k inside the edges, 0 below, k+1 from the last edge on.
-						sql`case when ${value} is null then ${MISSING_BIN} else least(greatest(width_bucket((${value})::float8, ${sql.raw(`array[${bins.edges.join(',')}]::float8[]`)}), 1), ${bins.edges.length - 1}) - 1 end`
-					: sql`case when ${value} is null then ${MISSING_BIN} else coalesce(array_position(${sql.raw(`array[${bins.categories.map((c) => `'${c}'`).join(',')}]::text[]`)}, ${value}) - 1, ${OTHER_BIN}) end`;
-			const result = await t.core.db.execute(sql`
-				select date_trunc('hour', created_at) as hour, ${bin} as bin, count(*)::int as n
-				from predictions where model_id = ${model} and model_version = ${version} group by 1, 2`);
-			for (const row of rowsOf<{ hour: string | Date; bin: number; n: number }>(result)) {
-				recount.set(`${new Date(row.hour).toISOString()} ${bins.feature} ${row.bin}`, row.n);
-			}
+		const result = await t.core.db.execute(recountStatement(referenceBins(manifest), { id: model, version }));
+		for (const row of rowsOf<{ hour: string | Date; feature: string; bin: number; n: number | string }>(
+			result
+		)) {
+			recount.set(`${new Date(row.hour).toISOString()} ${row.feature} ${row.bin}`, Number(row.n));
 		}
 		const stored = await t.core.db.select().from(driftCounts);
-		const counts = new Map(stored.map((c) => [`${c.hour.toISOString()} ${c.feature} ${c.bin}`, c.count]));
+		const counts = new Map<string, number>();
+		for (const c of stored) {
+			const key = `${c.hour.toISOString()} ${c.feature} ${c.bin}`;
+			counts.set(key, (counts.get(key) ?? 0) + c.count);
+		}
 		expect(counts).toEqual(recount);
 		expect(counts.get(`${first} ${SCORE_FEATURE} 0`)).toBeGreaterThan(0);
 		const perHour = stored.filter((c) => c.feature === SCORE_FEATURE).reduce((sum, c) => sum + c.count, 0);

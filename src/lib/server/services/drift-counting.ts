@@ -9,9 +9,11 @@ import { upsertCounts } from '../monitoring/drift/counts';
 import type { ModelRegistry } from './models.service';
 
 /** The writer's `alongside` hook for the versions loaded in `models`. */
-export function driftCounting(models: ModelRegistry): (written: readonly NewPrediction[]) => SQL | undefined {
+export function driftCounting(
+	models: ModelRegistry
+): (written: readonly NewPrediction[], slot: number) => SQL | undefined {
 	const binsOf = binsByVersion(models);
-	return (written) => upsertCounts(tally(written, binsOf, new Date()));
+	return (written, slot) => upsertCounts(tally(written, binsOf, new Date()), slot);
 }
 
 /** Reference bins of every loaded version, computed once. */

@@ -28,8 +28,10 @@ export interface WriterOptions {
 	/**
 	 * A statement to run in the same transaction as the rows written (each with its `createdAt`
 	 * set), or undefined for none: how `drift_counts` stays exact (services/drift-counting.ts).
+	 * `slot` (0 to maxInFlight − 1) is the flush's own among those in flight, for statements that
+	 * would otherwise make concurrent flushes wait on the same rows.
 	 */
-	alongside?: (written: readonly NewPrediction[]) => SQL | undefined;
+	alongside?: (written: readonly NewPrediction[], slot: number) => SQL | undefined;
 }
 
 export interface WriterStats {
@@ -96,6 +98,8 @@ export class PredictionWriter {
 	#queue: Pending[] = [];
 	#timer: NodeJS.Timeout | undefined;
 	#inFlight = 0;
+	/** Slots of flushes not in flight: each flush holds one, so no two flushes of this writer share one. */
+	readonly #freeSlots: number[];
 	#closed = false;
 	#idle: (() => void)[] = [];
 	readonly #stats: WriterStats = {
@@ -112,6 +116,7 @@ export class PredictionWriter {
 	constructor(db: Database, options: Partial<WriterOptions> = {}) {
 		this.#db = db;
 		this.#options = { ...DEFAULTS, ...options };
+		this.#freeSlots = Array.from({ length: this.#options.maxInFlight }, (_, i) => i);
 	}
 
 	/** Records one prediction; resolves once it is committed. */
@@ -176,6 +181,7 @@ export class PredictionWriter {
 
 	async #flush(batch: Pending[]): Promise<void> {
 		this.#inFlight += 1;
+		const slot = this.#freeSlots.pop() ?? 0;
 		const started = performance.now();
 		const { copyIn } = this.#options;
 		const copied = copyIn ? batch.filter((pending) => !pending.row.idempotencyKey) : [];
@@ -184,12 +190,13 @@ export class PredictionWriter {
 		// One time for the whole flush: the rows' `createdAt` and what is counted alongside agree.
 		const now = new Date();
 		const outcomes = await Promise.allSettled([
-			inserted.length > 0 ? this.#insert(inserted, now) : Promise.resolve(),
-			copyIn && copied.length > 0 ? this.#copy(copyIn, copied, now) : Promise.resolve()
+			inserted.length > 0 ? this.#insert(inserted, now, slot) : Promise.resolve(),
+			copyIn && copied.length > 0 ? this.#copy(copyIn, copied, now, slot) : Promise.resolve()
 		]);
 		const ok = outcomes.every((outcome) => outcome.status === 'fulfilled');
 		const ms = performance.now() - started;
 		this.#inFlight -= 1;
+		this.#freeSlots.push(slot);
 		this.#stats.flushes += 1;
 		if (!ok) this.#stats.failures += 1;
 		this.#stats.lastFlushRows = batch.length;
@@ -200,7 +207,7 @@ export class PredictionWriter {
 	}
 
 	/** INSERTs rows that may repeat an earlier idempotency key: each is written or a duplicate. */
-	async #insert(batch: readonly Pending[], now: Date): Promise<void> {
+	async #insert(batch: readonly Pending[], now: Date, slot: number): Promise<void> {
 		try {
 			const { alongside } = this.#options;
 			const statement = insertStatement(batch, now);
@@ -212,7 +219,8 @@ export class PredictionWriter {
 							withTimes(
 								batch.filter(({ row }) => fresh.has(row.id)),
 								now
-							)
+							),
+							slot
 						);
 						if (also) await tx.execute(also);
 						return ids;
@@ -228,9 +236,9 @@ export class PredictionWriter {
 	}
 
 	/** COPYs rows without an idempotency key (a random UUID each: no conflict to look for). */
-	async #copy(copyIn: CopyIn, batch: readonly Pending[], now: Date): Promise<void> {
+	async #copy(copyIn: CopyIn, batch: readonly Pending[], now: Date, slot: number): Promise<void> {
 		try {
-			const also = this.#options.alongside?.(withTimes(batch, now));
+			const also = this.#options.alongside?.(withTimes(batch, now), slot);
 			await copyIn.copyIn(COPY_STATEMENT, copyData(batch, now), also && statementOf(also));
 			for (const { call, index } of batch) call.resolve(index, 'written');
 			this.#stats.rowsWritten += batch.length;

@@ -18,10 +18,17 @@ export const driftCounts = pgTable(
 		hour: timestamp('hour', { withTimezone: true }).notNull(),
 		feature: text('feature').notNull(),
 		bin: smallint('bin').notNull(),
+		/**
+		 * The writer's flush slot that added to this row: flushes in flight at once in one instance hold
+		 * different slots, so they never wait for each other's row locks. Readers sum over slots.
+		 */
+		slot: smallint('slot').notNull(),
 		count: bigint('count', { mode: 'number' }).notNull()
 	},
 	(table) => [
-		primaryKey({ columns: [table.modelId, table.modelVersion, table.hour, table.feature, table.bin] })
+		primaryKey({
+			columns: [table.modelId, table.modelVersion, table.hour, table.feature, table.bin, table.slot]
+		})
 	]
 );
 

@@ -9,14 +9,14 @@ import { driftCounts } from '../../db/schema';
 import type { DriftCount } from './bins';
 
 /** Adds `counts` to the table: an INSERT … ON CONFLICT DO UPDATE that adds, atomic per row. */
-export function upsertCounts(counts: readonly DriftCount[]): SQL | undefined {
+export function upsertCounts(counts: readonly DriftCount[], slot: number): SQL | undefined {
 	if (counts.length === 0) return undefined;
-	return sql`insert into ${driftCounts} (model_id, model_version, hour, feature, bin, count)
-		select model_id, model_version, hour, feature, bin, count
+	return sql`insert into ${driftCounts} (model_id, model_version, hour, feature, bin, slot, count)
+		select model_id, model_version, hour, feature, bin, ${slot}::smallint, count
 		from json_to_recordset(${JSON.stringify(counts.map((c) => ({ model_id: c.modelId, model_version: c.modelVersion, hour: c.hour, feature: c.feature, bin: c.bin, count: c.count })))}::json)
 			as t(model_id text, model_version text, hour timestamptz, feature text, bin smallint, count bigint)
 		order by model_id, model_version, hour, feature, bin
-		on conflict (model_id, model_version, hour, feature, bin)
+		on conflict (model_id, model_version, hour, feature, bin, slot)
 		do update set count = ${driftCounts}.count + excluded.count`;
 }
 
