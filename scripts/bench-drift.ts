@@ -18,8 +18,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { openDatabase, rowsOf, type DatabaseHandle } from '../src/lib/server/db';
-import { SCORE_FEATURE, type NewPrediction } from '../src/lib/server/db/schema';
-import { binOfValue, referenceBins } from '../src/lib/server/monitoring/drift/bins';
+import { OTHER_BIN, SCORE_FEATURE, type NewPrediction } from '../src/lib/server/db/schema';
+import { binOfValue, countSlots, referenceBins } from '../src/lib/server/monitoring/drift/bins';
 import { recountStatement } from '../src/lib/server/monitoring/drift/recount';
 import { windowCounts } from '../src/lib/server/monitoring/drift/counts';
 import { driftCounting } from '../src/lib/server/services/drift-counting';
@@ -34,7 +34,8 @@ const WRITE_ROWS = Number(process.env.BENCH_WRITE_ROWS ?? 40_000);
 /** Rows the timed full scan reads at most (BENCH_SCAN_ROWS): ~50 µs each here, so all 10 M would take minutes. */
 const SCAN_ROWS = Number(process.env.BENCH_SCAN_ROWS ?? 1_000_000);
 const ROUNDS = 4;
-const CALLERS = 64;
+/** Concurrent single-row writers (BENCH_WRITE_CALLERS): the flush size is at most this. */
+const CALLERS = Number(process.env.BENCH_WRITE_CALLERS ?? 64);
 const MODEL = { id: 'lending-club', version: 'xgb-1.0.0' };
 const START = Date.UTC(2026, 0, 1);
 
@@ -153,17 +154,25 @@ async function main(): Promise<void> {
 				bin: binOfValue(feature, feature.feature === SCORE_FEATURE ? g.probability : g.raw[feature.feature])
 			}))
 		);
+		const slots = bins.map((feature) => ({ feature: feature.feature, slots: countSlots(feature) }));
 		const counting = await timed(() =>
-			database.db
-				.execute(sql`insert into drift_counts (model_id, model_version, hour, feature, bin, slot, count)
-				select ${MODEL.id}, ${MODEL.version}, m.hour, c.feature, c.bin, 0, sum(m.n)
-				from (
+			database.db.execute(sql`
+				with m as (
 					select date_trunc('hour', ${new Date(START).toISOString()}::timestamptz + (s * ${(DAYS * 86_400) / ROWS}::float8) * interval '1 second') as hour,
 						s % ${golden.length}::int as i, count(*) as n
 					from generate_series(0, ${ROWS - 1}::int) as s group by 1, 2
-				) as m
-				join json_to_recordset(${JSON.stringify(cells)}::json) as c(i int, feature text, bin smallint) on c.i = m.i
-				group by 3, 4, 5`)
+				), b as (
+					select m.hour, c.feature, c.bin, sum(m.n) as n
+					from m join json_to_recordset(${JSON.stringify(cells)}::json) as c(i int, feature text, bin smallint) on c.i = m.i
+					group by 1, 2, 3
+				)
+				insert into drift_counts (model_id, model_version, hour, feature, slot, counts)
+				select ${MODEL.id}, ${MODEL.version}, h.hour, f.feature, 0, array_agg(coalesce(b.n, 0)::bigint order by k)
+				from (select distinct hour from m) as h
+				cross join json_to_recordset(${JSON.stringify(slots)}::json) as f(feature text, slots int)
+				cross join lateral generate_series(1, f.slots) as k
+				left join b on b.hour = h.hour and b.feature = f.feature and b.bin = k - 1 + ${OTHER_BIN}
+				group by h.hour, f.feature`)
 		);
 		await database.db.execute(sql`vacuum analyze predictions`);
 		await database.db.execute(sql`vacuum analyze drift_counts`);

@@ -9,7 +9,13 @@ import { randomUUID } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { rowsOf } from '$lib/server/db';
-import { driftCounts, predictions, SCORE_FEATURE, type NewPrediction } from '$lib/server/db/schema';
+import {
+	driftCounts,
+	OTHER_BIN,
+	predictions,
+	SCORE_FEATURE,
+	type NewPrediction
+} from '$lib/server/db/schema';
 import { referenceBins } from '$lib/server/monitoring/drift/bins';
 import { recountStatement } from '$lib/server/monitoring/drift/recount';
 import type { DriftView } from '$lib/server/services/drift.service';
@@ -99,12 +105,18 @@ describe.each(testDatabaseKinds())('drift on %s', (kind) => {
 		const stored = await t.core.db.select().from(driftCounts);
 		const counts = new Map<string, number>();
 		for (const c of stored) {
-			const key = `${c.hour.toISOString()} ${c.feature} ${c.bin}`;
-			counts.set(key, (counts.get(key) ?? 0) + c.count);
+			c.counts.forEach((n, position) => {
+				if (n === 0) return;
+				const key = `${c.hour.toISOString()} ${c.feature} ${position + OTHER_BIN}`;
+				counts.set(key, (counts.get(key) ?? 0) + Number(n));
+			});
 		}
 		expect(counts).toEqual(recount);
 		expect(counts.get(`${first} ${SCORE_FEATURE} 0`)).toBeGreaterThan(0);
-		const perHour = stored.filter((c) => c.feature === SCORE_FEATURE).reduce((sum, c) => sum + c.count, 0);
+		const perHour = stored
+			.filter((c) => c.feature === SCORE_FEATURE)
+			.flatMap((c) => c.counts)
+			.reduce((sum, n) => sum + Number(n), 0);
 		expect(perHour).toBe(2 * golden.length + 9 * 200);
 	});
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MISSING_BIN, OTHER_BIN } from '../../db/schema';
-import { binOfValue, numericBin, tally, type FeatureBins } from './bins';
+import { binOfValue, numericBin, positionOf, tally, type FeatureBins } from './bins';
 
 const numeric: FeatureBins = {
 	feature: 'x',
@@ -35,6 +35,12 @@ describe('binOfValue', () => {
 	});
 });
 
+describe('positionOf', () => {
+	it('should put other first, missing second, then the bins', () => {
+		expect([OTHER_BIN, MISSING_BIN, 0, 5].map(positionOf)).toEqual([0, 1, 2, 7]);
+	});
+});
+
 describe('tally', () => {
 	it('should count rows per version, hour, feature and bin, in key order', () => {
 		const row = (at: string, x: number | null, c: string) => ({
@@ -53,11 +59,12 @@ describe('tally', () => {
 			() => [numeric, categorical],
 			new Date()
 		);
-		expect(counts.map((c) => [c.hour.slice(11, 13), c.feature, c.bin, c.count])).toEqual([
-			['10', 'c', 0, 2],
-			['10', 'x', 0, 2],
-			['11', 'c', OTHER_BIN, 1],
-			['11', 'x', MISSING_BIN, 1]
+		// Positions: other, missing, then the reference bins.
+		expect(counts.map((c) => [c.hour.slice(11, 13), c.feature, c.counts])).toEqual([
+			['10', 'c', [0, 0, 2, 0]],
+			['10', 'x', [0, 0, 2, 0, 0]],
+			['11', 'c', [1, 0, 0, 0]],
+			['11', 'x', [0, 1, 0, 0, 0]]
 		]);
 	});
 });

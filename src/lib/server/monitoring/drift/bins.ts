@@ -78,50 +78,87 @@ export function binOfValue(bins: FeatureBins, value: unknown): number {
 	return index === -1 ? OTHER_BIN : index;
 }
 
+/** How many counts a feature keeps: {@link OTHER_BIN}, {@link MISSING_BIN}, then each reference bin. */
+export function countSlots(bins: FeatureBins): number {
+	return (bins.kind === 'numeric' ? bins.proportions.length : bins.categories.length) + 2;
+}
+
+/** Position of a bin in a feature's counts (OTHER_BIN → 0, MISSING_BIN → 1, bin i → i + 2). */
+export const positionOf = (bin: number): number => bin - OTHER_BIN;
+
 export interface DriftCount {
 	modelId: string;
 	modelVersion: string;
 	/** Start of the hour, ISO 8601. */
 	hour: string;
 	feature: string;
-	bin: number;
-	count: number;
+	/** Count per bin, at {@link positionOf} the bin. */
+	counts: number[];
 }
 
 const HOUR_MS = 3_600_000;
 
 /**
- * Counts of `rows` per (model version, hour, feature, bin), sorted by that key (so that concurrent
- * upserts lock rows in one order and cannot deadlock). `binsOf` gives a version's bins, or
- * undefined for a version without a reference (its rows are not counted).
+ * Counts of `rows` per (model version, hour, feature), one array of bins each, sorted by that key
+ * (so that concurrent upserts lock rows in one order and cannot deadlock). `binsOf` gives a
+ * version's bins, or undefined for a version without a reference (its rows are not counted).
  */
 export function tally(
 	rows: readonly Pick<NewPrediction, 'modelId' | 'modelVersion' | 'createdAt' | 'input' | 'probability'>[],
 	binsOf: (modelId: string, modelVersion: string) => readonly FeatureBins[] | undefined,
 	now: Date
 ): DriftCount[] {
-	const counts = new Map<string, DriftCount>();
+	// One group per (version, hour), one counts array per feature: the hot path of every flush, so
+	// no per-feature keys or dates.
+	const groups = new Map<
+		string,
+		{ row: (typeof rows)[number]; hour: number; bins: readonly FeatureBins[]; counts: number[][] }
+	>();
 	for (const row of rows) {
 		const bins = binsOf(row.modelId, row.modelVersion);
 		if (!bins) continue;
-		const at = (row.createdAt ?? now).getTime();
-		const hour = new Date(Math.floor(at / HOUR_MS) * HOUR_MS).toISOString();
-		for (const feature of bins) {
+		const hour = Math.floor((row.createdAt ?? now).getTime() / HOUR_MS) * HOUR_MS;
+		const key = `${row.modelId}\u0000${row.modelVersion}\u0000${hour}`;
+		let group = groups.get(key);
+		if (!group) {
+			group = {
+				row,
+				hour,
+				bins,
+				counts: bins.map((feature) => new Array<number>(countSlots(feature)).fill(0))
+			};
+			groups.set(key, group);
+		}
+		for (let f = 0; f < bins.length; f++) {
+			const feature = bins[f] as FeatureBins;
 			const value = feature.feature === SCORE_FEATURE ? row.probability : row.input[feature.feature];
-			const bin = binOfValue(feature, value);
-			const key = `${row.modelId}\u0000${row.modelVersion}\u0000${hour}\u0000${feature.feature}\u0000${bin}`;
-			const entry = counts.get(key);
-			if (entry) entry.count += 1;
-			else
-				counts.set(key, {
-					modelId: row.modelId,
-					modelVersion: row.modelVersion,
-					hour,
-					feature: feature.feature,
-					bin,
-					count: 1
-				});
+			const counts = group.counts[f] as number[];
+			const position = positionOf(binOfValue(feature, value));
+			counts[position] = (counts[position] ?? 0) + 1;
 		}
 	}
-	return [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, count]) => count);
+	const out: DriftCount[] = [];
+	for (const { row, hour, bins, counts } of groups.values()) {
+		const iso = new Date(hour).toISOString();
+		bins.forEach((feature, f) =>
+			out.push({
+				modelId: row.modelId,
+				modelVersion: row.modelVersion,
+				hour: iso,
+				feature: feature.feature,
+				counts: counts[f] as number[]
+			})
+		);
+	}
+	return out.sort(
+		(a, b) =>
+			compare(a.modelId, b.modelId) ||
+			compare(a.modelVersion, b.modelVersion) ||
+			compare(a.hour, b.hour) ||
+			compare(a.feature, b.feature)
+	);
+}
+
+function compare(a: string, b: string): number {
+	return a < b ? -1 : a > b ? 1 : 0;
 }
