@@ -28,8 +28,8 @@ export interface WriterOptions {
 	/**
 	 * A statement to run in the same transaction as the rows written (each with its `createdAt`
 	 * set), or undefined for none: how `drift_counts` stays exact (services/drift-counting.ts).
-	 * `slot` (0 to maxInFlight − 1) is the flush's own among those in flight, for statements that
-	 * would otherwise make concurrent flushes wait on the same rows.
+	 * `slot` (0 to 2 · maxInFlight − 1) is the transaction's own among those in flight, for
+	 * statements that would otherwise make concurrent flushes wait on the same rows.
 	 */
 	alongside?: (written: readonly NewPrediction[], slot: number) => SQL | undefined;
 }
@@ -190,7 +190,8 @@ export class PredictionWriter {
 		// One time for the whole flush: the rows' `createdAt` and what is counted alongside agree.
 		const now = new Date();
 		const outcomes = await Promise.allSettled([
-			inserted.length > 0 ? this.#insert(inserted, now, slot) : Promise.resolve(),
+			// The INSERT and the COPY of one flush run at once: each its own slot.
+			inserted.length > 0 ? this.#insert(inserted, now, slot + this.#options.maxInFlight) : Promise.resolve(),
 			copyIn && copied.length > 0 ? this.#copy(copyIn, copied, now, slot) : Promise.resolve()
 		]);
 		const ok = outcomes.every((outcome) => outcome.status === 'fulfilled');

@@ -20,8 +20,9 @@ export const driftCounts = pgTable(
 		hour: timestamp('hour', { withTimezone: true }).notNull(),
 		feature: text('feature').notNull(),
 		/**
-		 * The writer's flush slot that added to this row: flushes in flight at once in one instance hold
-		 * different slots, so they never wait for each other's row locks. Readers sum over slots.
+		 * The writer's slot that added to this row: write transactions in flight at once in one
+		 * instance hold different slots, so they never wait for each other's row locks. Readers sum
+		 * over slots.
 		 */
 		slot: smallint('slot').notNull(),
 		/** Count per bin: position 1 (SQL arrays start at 1) {@link OTHER_BIN}, 2 {@link MISSING_BIN}, 3 + i bin i. */
