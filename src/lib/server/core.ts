@@ -13,6 +13,7 @@ import { logger } from './logger';
 import { poolEngine } from './services/inference-engine';
 import { ModelRegistry } from './services/models.service';
 import { PredictionWriter } from './services/prediction-writer';
+import { driftCounting } from './services/drift-counting';
 import { ScoringService } from './services/scoring';
 import { CounterfactualService } from './services/counterfactual.service';
 import { createApiAuth } from './auth/api-auth';
@@ -137,7 +138,8 @@ export async function createCore(
 		maxDelayMs: config.WRITER_MAX_DELAY_MS,
 		maxRows: config.WRITER_MAX_ROWS,
 		maxInFlight: config.WRITER_MAX_IN_FLIGHT,
-		copyIn: database.copyIn
+		copyIn: database.copyIn,
+		alongside: driftCounting(models)
 	});
 	initMetrics();
 	const stopObserving = observeCore({ pool, writer, maxQueueRows: config.INFERENCE_MAX_QUEUE_ROWS });

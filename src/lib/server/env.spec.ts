@@ -20,6 +20,12 @@ describe('parseEnv', () => {
 		expect(() => parseEnv({ DATABASE_URL: 'mysql://localhost/db' })).toThrow(/DATABASE_URL/);
 	});
 
+	it('should take drift severity bands with act above watch', () => {
+		expect(parseEnv({})).toMatchObject({ DRIFT_PSI_WATCH: 0.1, DRIFT_PSI_ACT: 0.25 });
+		expect(parseEnv({ DRIFT_PSI_WATCH: '0.05', DRIFT_PSI_ACT: '0.2' }).DRIFT_PSI_ACT).toBe(0.2);
+		expect(() => parseEnv({ DRIFT_PSI_WATCH: '0.3' })).toThrow(/DRIFT_PSI_ACT/);
+	});
+
 	it('should name every wrong variable at once', () => {
 		try {
 			parseEnv({ PORT: '70000', LOG_LEVEL: 'loud' });

@@ -42,6 +42,9 @@ export const envSchema = z.object({
 	INFERENCE_MAX_QUEUE_ROWS: z.coerce.number().int().min(64).max(1_000_000).default(16_384),
 	/** Longest one inference batch may run before its worker is replaced, in milliseconds. */
 	INFERENCE_TASK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+	/** PSI from which a feature's drift is `watch`, and from which it is `act` (docs/drift.md). */
+	DRIFT_PSI_WATCH: z.coerce.number().positive().max(10).default(0.1),
+	DRIFT_PSI_ACT: z.coerce.number().positive().max(10).default(0.25),
 	/**
 	 * Group commit of predictions: how long the first waiting decision may wait for company (ms),
 	 * how many rows one group commit takes at most, and how many may run at once (on PostgreSQL each
@@ -160,6 +163,13 @@ const refinedEnvSchema = envSchema.superRefine(
 				path: ['JWT_SECRET'],
 				message:
 					'JWT_SECRET is required when NODE_ENV=production (at least 32 random characters, the same on every instance)'
+			});
+		}
+		if (value.DRIFT_PSI_ACT <= value.DRIFT_PSI_WATCH) {
+			ctx.addIssue({
+				code: 'custom',
+				path: ['DRIFT_PSI_ACT'],
+				message: 'DRIFT_PSI_ACT must be greater than DRIFT_PSI_WATCH'
 			});
 		}
 		if (value.NODE_ENV === 'production' && !value.TOTP_ENCRYPTION_KEY) {

@@ -8,12 +8,19 @@
  */
 import type { Pool } from 'pg';
 
+/** A parameterised statement, as node-postgres takes it. */
+export interface Statement {
+	text: string;
+	params: unknown[];
+}
+
 export interface CopyIn {
 	/**
 	 * Runs `statement` (a `COPY … FROM STDIN`) with `data` in the format it names, in a transaction
 	 * of its own: resolves once PostgreSQL has committed it, rejects with the server's error otherwise.
+	 * `then`, when given, is one more statement run in that transaction, after the COPY.
 	 */
-	copyIn(statement: string, data: string | Uint8Array): Promise<void>;
+	copyIn(statement: string, data: string | Uint8Array, then?: Statement): Promise<void>;
 	close(): Promise<void>;
 }
 
@@ -31,16 +38,21 @@ export async function openCopyIn(url: string, poolSize: number): Promise<CopyIn>
 	// An idle connection that breaks (database restart) is dropped by the pool; nothing to do here.
 	pool.on('error', () => {});
 	return {
-		async copyIn(statement, data) {
+		async copyIn(statement, data, then) {
 			const client = await pool.connect();
 			let failure: Error | undefined;
 			try {
+				if (then) await client.query('begin');
 				await new Promise<void>((resolve, reject) => {
 					const stream = client.query(copyFrom(statement));
 					stream.on('error', reject);
 					stream.on('finish', resolve);
 					stream.end(data);
 				});
+				if (then) {
+					await client.query(then.text, then.params);
+					await client.query('commit');
+				}
 			} catch (error) {
 				failure = error instanceof Error ? error : new Error(String(error));
 				throw failure;

@@ -9,7 +9,8 @@
  * path; rows with one by an INSERT … ON CONFLICT DO NOTHING, which tells a duplicate key from a
  * new row. On PGlite, every row goes by INSERT.
  */
-import { getTableColumns, getTableName, sql } from 'drizzle-orm';
+import { getTableColumns, getTableName, sql, type SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { rowsOf, type Database } from '../db';
 import { BinaryCopyEncoder, columnKind } from '../db/copy-binary';
 import type { CopyIn } from '../db/copy-in';
@@ -24,6 +25,13 @@ export interface WriterOptions {
 	maxInFlight: number;
 	/** COPY FROM STDIN (PostgreSQL); without it, every row goes by INSERT. */
 	copyIn?: CopyIn;
+	/**
+	 * A statement to run in the same transaction as the rows written (each with its `createdAt`
+	 * set), or undefined for none: how `drift_counts` stays exact (services/drift-counting.ts).
+	 * `slot` (0 to 2 · maxInFlight − 1) is the transaction's own among those in flight, for
+	 * statements that would otherwise make concurrent flushes wait on the same rows.
+	 */
+	alongside?: (written: readonly NewPrediction[], slot: number) => SQL | undefined;
 }
 
 export interface WriterStats {
@@ -90,6 +98,8 @@ export class PredictionWriter {
 	#queue: Pending[] = [];
 	#timer: NodeJS.Timeout | undefined;
 	#inFlight = 0;
+	/** Slots of flushes not in flight: each flush holds one, so no two flushes of this writer share one. */
+	readonly #freeSlots: number[];
 	#closed = false;
 	#idle: (() => void)[] = [];
 	readonly #stats: WriterStats = {
@@ -106,6 +116,7 @@ export class PredictionWriter {
 	constructor(db: Database, options: Partial<WriterOptions> = {}) {
 		this.#db = db;
 		this.#options = { ...DEFAULTS, ...options };
+		this.#freeSlots = Array.from({ length: this.#options.maxInFlight }, (_, i) => i);
 	}
 
 	/** Records one prediction; resolves once it is committed. */
@@ -170,18 +181,23 @@ export class PredictionWriter {
 
 	async #flush(batch: Pending[]): Promise<void> {
 		this.#inFlight += 1;
+		const slot = this.#freeSlots.pop() ?? 0;
 		const started = performance.now();
 		const { copyIn } = this.#options;
 		const copied = copyIn ? batch.filter((pending) => !pending.row.idempotencyKey) : [];
 		const inserted = copied.length > 0 ? batch.filter((pending) => pending.row.idempotencyKey) : batch;
 		// Two transactions at most, each answering its own rows: a failure of one never fails the other's.
+		// One time for the whole flush: the rows' `createdAt` and what is counted alongside agree.
+		const now = new Date();
 		const outcomes = await Promise.allSettled([
-			inserted.length > 0 ? this.#insert(inserted) : Promise.resolve(),
-			copyIn && copied.length > 0 ? this.#copy(copyIn, copied) : Promise.resolve()
+			// The INSERT and the COPY of one flush run at once: each its own slot.
+			inserted.length > 0 ? this.#insert(inserted, now, slot + this.#options.maxInFlight) : Promise.resolve(),
+			copyIn && copied.length > 0 ? this.#copy(copyIn, copied, now, slot) : Promise.resolve()
 		]);
 		const ok = outcomes.every((outcome) => outcome.status === 'fulfilled');
 		const ms = performance.now() - started;
 		this.#inFlight -= 1;
+		this.#freeSlots.push(slot);
 		this.#stats.flushes += 1;
 		if (!ok) this.#stats.failures += 1;
 		this.#stats.lastFlushRows = batch.length;
@@ -192,9 +208,25 @@ export class PredictionWriter {
 	}
 
 	/** INSERTs rows that may repeat an earlier idempotency key: each is written or a duplicate. */
-	async #insert(batch: readonly Pending[]): Promise<void> {
+	async #insert(batch: readonly Pending[], now: Date, slot: number): Promise<void> {
 		try {
-			const written = rowsOf<{ id: string }>(await this.#db.execute(insertStatement(batch)));
+			const { alongside } = this.#options;
+			const statement = insertStatement(batch, now);
+			const written = alongside
+				? await this.#db.transaction(async (tx) => {
+						const ids = rowsOf<{ id: string }>(await tx.execute(statement));
+						const fresh = new Set(ids.map((row) => row.id));
+						const also = alongside(
+							withTimes(
+								batch.filter(({ row }) => fresh.has(row.id)),
+								now
+							),
+							slot
+						);
+						if (also) await tx.execute(also);
+						return ids;
+					})
+				: rowsOf<{ id: string }>(await this.#db.execute(statement));
 			const ids = new Set(written.map((row) => row.id));
 			for (const { row, call, index } of batch)
 				call.resolve(index, ids.has(row.id) ? 'written' : 'duplicate');
@@ -205,9 +237,10 @@ export class PredictionWriter {
 	}
 
 	/** COPYs rows without an idempotency key (a random UUID each: no conflict to look for). */
-	async #copy(copyIn: CopyIn, batch: readonly Pending[]): Promise<void> {
+	async #copy(copyIn: CopyIn, batch: readonly Pending[], now: Date, slot: number): Promise<void> {
 		try {
-			await copyIn.copyIn(COPY_STATEMENT, copyData(batch));
+			const also = this.#options.alongside?.(withTimes(batch, now), slot);
+			await copyIn.copyIn(COPY_STATEMENT, copyData(batch, now), also && statementOf(also));
 			for (const { call, index } of batch) call.resolve(index, 'written');
 			this.#stats.rowsWritten += batch.length;
 		} catch (error) {
@@ -241,8 +274,7 @@ function cellOf(row: NewPrediction, key: string, now: Date): unknown {
  * parameters, and within PostgreSQL's parameter limit whatever the batch size. Columns are listed
  * explicitly, so their order in the table does not matter.
  */
-function insertStatement(batch: readonly Pending[]) {
-	const now = new Date();
+function insertStatement(batch: readonly Pending[], now: Date) {
 	const records = batch.map(({ row }) => {
 		const record: Record<string, unknown> = {};
 		for (const [key, name] of COLUMNS) {
@@ -272,11 +304,23 @@ const COPY_ENCODER = new BinaryCopyEncoder(Object.values(getTableColumns(predict
  * {@link insertStatement}, so that both paths store or refuse them alike (a NOT NULL column refuses
  * the row).
  */
-function copyData(batch: readonly Pending[]): Buffer {
-	const now = new Date();
+function copyData(batch: readonly Pending[], now: Date): Buffer {
 	return COPY_ENCODER.encode(batch, ({ row }, i) =>
 		cellOf(row, (COLUMNS[i] as (typeof COLUMNS)[number])[0], now)
 	);
+}
+
+/** Compiles a statement for node-postgres (COPY's connection), `$1`-style as PostgreSQL takes it. */
+const DIALECT = new PgDialect();
+
+function statementOf(query: SQL): { text: string; params: unknown[] } {
+	const compiled = DIALECT.sqlToQuery(query);
+	return { text: compiled.sql, params: compiled.params };
+}
+
+/** The rows as written: `createdAt` set to the flush's time where the caller left it out. */
+function withTimes(batch: readonly Pending[], now: Date): NewPrediction[] {
+	return batch.map(({ row }) => (row.createdAt ? row : { ...row, createdAt: now }));
 }
 
 /** Bytes in PostgreSQL's hex text form (`\x…`), which a `bytea` column reads. */

@@ -1,5 +1,6 @@
 import { createCallerFactory, router } from './trpc';
 import { auditRouter } from './routers/audit';
+import { driftRouter } from './routers/drift';
 import { historyRouter } from './routers/history';
 import { modelsRouter } from './routers/models';
 import { monitoringRouter } from './routers/monitoring';
@@ -28,7 +29,8 @@ export const appRouter = router({
 	performance: performanceRouter,
 	kpis: kpisRouter,
 	predictions: predictionsRouter,
-	notices: noticesRouter
+	notices: noticesRouter,
+	drift: driftRouter
 });
 
 export type AppRouter = typeof appRouter;

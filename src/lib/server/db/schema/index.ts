@@ -11,3 +11,4 @@ export * from './totp-used-steps.table';
 export * from './alerts.table';
 export * from './decision-reviews.table';
 export * from './outcomes.table';
+export * from './drift-counts.table';
