@@ -131,3 +131,28 @@ test('the model performance page shows the figures by vintage and field errors f
 	});
 	expect(problems.filter((text) => !text.includes(SVELTEKIT_ANNOUNCER_STYLE_HASH))).toEqual([]);
 });
+
+test('the drift page draws the heat-map and opens a feature’s bins', async ({ page }, testInfo) => {
+	const problems: string[] = [];
+	page.on('pageerror', (error) => problems.push(error.message));
+	await signInAsAdmin(page);
+	await page.goto('/monitoring');
+	await page.getByRole('link', { name: 'Drift', exact: true }).click();
+	await expect(page.getByRole('heading', { level: 1, name: 'Drift' })).toBeVisible();
+	await page.getByLabel('Model', { exact: true }).selectOption('lending-club');
+	await page.getByLabel('Windows').selectOption('hour');
+	await page.getByRole('button', { name: 'Show' }).click();
+	// The monitoring test above scored Lending Club decisions this hour.
+	const heatmap = page.getByTestId('drift-heatmap');
+	await expect(heatmap.getByRole('row', { name: /annual_inc/ })).toBeVisible();
+	await heatmap
+		.getByRole('row', { name: /annual_inc/ })
+		.getByRole('link')
+		.last()
+		.click();
+	await expect(page.getByRole('heading', { level: 2, name: 'annual_inc' })).toBeVisible();
+	await expect(page.getByTestId('drift-bins').getByRole('row')).not.toHaveCount(0);
+	await expect(page.getByText(/KS \(on the reference bins\)/)).toBeVisible();
+	await page.screenshot({ path: `tests/e2e/screenshots/drift-${testInfo.project.name}.png`, fullPage: true });
+	expect(problems.filter((text) => !text.includes(SVELTEKIT_ANNOUNCER_STYLE_HASH))).toEqual([]);
+});

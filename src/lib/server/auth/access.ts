@@ -65,6 +65,7 @@ export const pageAccess: Record<string, RouteRule> = {
 	'/monitoring': withRoles('admin', 'risk_manager'),
 	'/monitoring/alerts': withRoles('admin', 'risk_manager'),
 	'/monitoring/performance': withRoles('admin', 'risk_manager'),
+	'/monitoring/drift': withRoles('admin', 'risk_manager'),
 	'/score': withRoles('admin', 'risk_manager'),
 	'/score/[model]': withRoles('admin', 'risk_manager'),
 	'/models': withRoles(...ALL_USER_ROLES),
