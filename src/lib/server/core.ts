@@ -12,6 +12,7 @@ import { openDatabase, type DatabaseHandle } from './db';
 import { logger } from './logger';
 import { poolEngine } from './services/inference-engine';
 import { ModelRegistry } from './services/models.service';
+import { ModelLifecycle } from './services/model-lifecycle.service';
 import { PredictionWriter } from './services/prediction-writer';
 import { ScoringService } from './services/scoring';
 import { CounterfactualService } from './services/counterfactual.service';
@@ -110,6 +111,8 @@ export interface CoreOptions {
 	workers?: number;
 	/** Clock and timers of the alert engine (tests drive them). */
 	monitoring?: MonitoringOptions;
+	/** How often to check the model registry for a change no notification announced. Default 2 s. */
+	registryCheckIntervalMs?: number;
 }
 
 /** Loads the models, starts the inference pool and wires the services around an open database. */
@@ -133,6 +136,16 @@ export async function createCore(
 		{ models: models.all().map((v) => v.key), ms: Math.round(performance.now() - started) },
 		'models loaded into the inference pool'
 	);
+	const lifecycle = new ModelLifecycle(database, models, {
+		checkIntervalMs: options.registryCheckIntervalMs,
+		activate: (key) => pool.activate(key)
+	});
+	try {
+		await lifecycle.start();
+	} catch (error) {
+		await pool.close();
+		throw error;
+	}
 	const writer = new PredictionWriter(database.db, {
 		maxDelayMs: config.WRITER_MAX_DELAY_MS,
 		maxRows: config.WRITER_MAX_ROWS,
@@ -164,6 +177,7 @@ export async function createCore(
 		database,
 		db: database.db,
 		models,
+		lifecycle,
 		pool,
 		writer,
 		scoring,
@@ -176,6 +190,7 @@ export async function createCore(
 		monitoring,
 		stop: async () => {
 			await monitoring.stop();
+			await lifecycle.stop();
 			// Order matters: finish recording what was scored, then stop the workers, then the database.
 			await writer.close();
 			stopObserving();

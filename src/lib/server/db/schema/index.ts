@@ -11,3 +11,5 @@ export * from './totp-used-steps.table';
 export * from './alerts.table';
 export * from './decision-reviews.table';
 export * from './outcomes.table';
+export * from './models.table';
+export * from './model-versions.table';
