@@ -346,6 +346,56 @@ describe.each(testDatabaseKinds())('model registry on %s', (kind) => {
 	});
 });
 
+describe.each(testDatabaseKinds())('champion switch under load on %s', (kind) => {
+	let t: TestCore;
+	beforeAll(async () => {
+		t = await startTestCore(kind);
+	});
+	afterAll(async () => {
+		await t.dispose();
+	});
+
+	it('should fail no request while the champion flips, and record each decision with the version that answered', async () => {
+		const scorer = createCaller(t.context('scorer'));
+		const admin = createCaller(t.context('admin'));
+		let running = true;
+		const answered: { id: string; version: string }[] = [];
+		const failures: unknown[] = [];
+		const client = async () => {
+			while (running) {
+				try {
+					const result = await scorer.scoring.score({ model: 'lending-club', applicant });
+					answered.push({ id: result.predictionId, version: result.model.version });
+				} catch (error) {
+					failures.push(error);
+				}
+			}
+		};
+		const clients = Array.from({ length: 8 }, client);
+		for (let i = 0; i < 5; i += 1) {
+			await new Promise((resolve) => setTimeout(resolve, 30));
+			await admin.models.promote({ model: 'lending-club', version: 'scorecard-1.0.0', reason: `Flip ${i}` });
+			await new Promise((resolve) => setTimeout(resolve, 30));
+			await admin.models.promote({ model: 'lending-club', version: 'xgb-1.0.0', reason: `Flop ${i}` });
+		}
+		running = false;
+		await Promise.all(clients);
+		expect(failures).toEqual([]);
+		const versions = new Set(answered.map((a) => a.version));
+		expect(versions).toEqual(new Set(['scorecard-1.0.0', 'xgb-1.0.0']));
+		// Scoring answers only once its decision is written, so every answered row is stored now.
+		const stored = new Map(
+			(
+				await t.core.db
+					.select({ id: predictions.id, version: predictions.modelVersion })
+					.from(predictions)
+					.where(eq(predictions.modelId, 'lending-club'))
+			).map((row) => [row.id, row.version])
+		);
+		for (const a of answered) expect(stored.get(a.id)).toBe(a.version);
+	});
+});
+
 describe.runIf(process.env.TEST_DATABASE_URL)('model registry across instances on postgres', () => {
 	let t: TestCore;
 	let other: Awaited<ReturnType<typeof createCore>>;
@@ -370,6 +420,35 @@ describe.runIf(process.env.TEST_DATABASE_URL)('model registry across instances o
 		await other.stop();
 		await otherDb.close();
 		await t.dispose();
+	});
+
+	it('should catch up by its periodic check when no notification arrives', async () => {
+		// A third instance that hears nothing: only the generation check can tell it.
+		const deaf = await createCore(
+			parseEnv({}),
+			{ ...otherDb, listen: () => Promise.resolve(() => Promise.resolve()) },
+			{ ownsDatabase: false, workers: 1, registryCheckIntervalMs: 200 }
+		);
+		try {
+			expect(deaf.models.resolve('lending-club').manifest.model.version).toBe('xgb-1.0.0');
+			await createCaller(t.context('admin')).models.promote({
+				model: 'lending-club',
+				version: 'scorecard-1.0.0',
+				reason: 'Notification lost'
+			});
+			const started = Date.now();
+			while (deaf.models.resolve('lending-club').manifest.model.version !== 'scorecard-1.0.0') {
+				if (Date.now() - started > 5000) throw new Error('the periodic check did not switch within 5 s');
+				await new Promise((resolve) => setTimeout(resolve, 20));
+			}
+			await createCaller(t.context('admin')).models.promote({
+				model: 'lending-club',
+				version: 'xgb-1.0.0',
+				reason: 'Back to the shipped champion'
+			});
+		} finally {
+			await deaf.stop();
+		}
 	});
 
 	it('should switch the other instance within 5 s of a promotion, through NOTIFY', async () => {
