@@ -1,0 +1,131 @@
+/**
+ * `npm run credible -- model …` as an operator runs it (tsx, no build) on a throwaway PGlite
+ * seeded the way the server seeds it: list, promote and roll back, audited with the CLI's actor
+ * and the reason; a missing reason, an unknown version and a retired version are refused.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { desc, like } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '$lib/server/db';
+import { auditLog } from '$lib/server/db/schema';
+import { readRegistry, seedRegistry } from '$lib/server/services/model-registry.service';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(path.join(tmpdir(), 'credible-model-cli-'));
+const pgliteDir = path.join(dir, 'pglite');
+const migrationsDir = path.resolve('drizzle');
+
+async function credible(...args: string[]) {
+	const { DATABASE_URL: _ignored, ...environment } = process.env;
+	try {
+		const { stdout, stderr } = await run(
+			process.execPath,
+			[path.resolve('node_modules/tsx/dist/cli.mjs'), 'src/cli/credible.ts', ...args],
+			{ env: { ...environment, NODE_ENV: 'development', PGLITE_DIR: pgliteDir, LOG_LEVEL: 'silent' } }
+		);
+		return { code: 0, stdout, stderr };
+	} catch (error) {
+		const failed = error as { code: number; stdout: string; stderr: string };
+		return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+	}
+}
+
+async function withDatabase<T>(work: (db: Awaited<ReturnType<typeof openDatabase>>['db']) => Promise<T>) {
+	const database = await openDatabase({ pgliteDir, migrationsDir, migrate: true });
+	try {
+		return await work(database.db);
+	} finally {
+		await database.close();
+	}
+}
+
+describe('credible model CLI', () => {
+	beforeAll(async () => {
+		await withDatabase((db) =>
+			seedRegistry(db, [
+				{
+					modelId: 'lending-club',
+					version: 'xgb-1.0.0',
+					name: 'LC',
+					sha256: 'a'.repeat(64),
+					declared: 'champion'
+				},
+				{
+					modelId: 'lending-club',
+					version: 'scorecard-1.0.0',
+					name: 'LC',
+					sha256: 'b'.repeat(64),
+					declared: 'challenger'
+				}
+			])
+		);
+	});
+	afterAll(() => {
+		rmSync(dir, { recursive: true, force: true });
+	});
+
+	it('should list, promote and roll back, auditing each change with the reason', async () => {
+		const listed = await credible('model', 'list');
+		expect(listed.code).toBe(0);
+		expect(listed.stdout).toMatch(/lending-club\s+xgb-1\.0\.0\s+champion\s+1/);
+		expect(listed.stdout).toMatch(/lending-club\s+scorecard-1\.0\.0\s+challenger/);
+
+		const promoted = await credible(
+			'model',
+			'promote',
+			'lending-club',
+			'scorecard-1.0.0',
+			'--reason',
+			'Quarterly review'
+		);
+		expect(promoted.code).toBe(0);
+		expect(promoted.stdout).toMatch(/champion is now scorecard-1\.0\.0 \(was xgb-1\.0\.0, now challenger\)/);
+
+		const rolled = await credible('model', 'rollback', 'lending-club', '--reason', 'Approval rate fell');
+		expect(rolled.code).toBe(0);
+		expect(rolled.stdout).toMatch(/champion is now xgb-1\.0\.0 \(was scorecard-1\.0\.0, now retired\)/);
+
+		const { registry, entries } = await withDatabase(async (db) => ({
+			registry: await readRegistry(db),
+			entries: await db
+				.select()
+				.from(auditLog)
+				.where(like(auditLog.action, 'model.%'))
+				.orderBy(desc(auditLog.id))
+				.limit(2)
+		}));
+		expect(Object.fromEntries(registry.get('lending-club')?.states ?? [])).toEqual({
+			'xgb-1.0.0': 'champion',
+			'scorecard-1.0.0': 'retired'
+		});
+		expect(entries.map((e) => [e.action, e.actorKind, e.actorId, e.details.reason])).toEqual([
+			['model.rollback', 'system', 'cli', 'Approval rate fell'],
+			['model.promote', 'system', 'cli', 'Quarterly review']
+		]);
+	});
+
+	it('should refuse a missing reason, an unknown version and a retired version', async () => {
+		const noReason = await credible('model', 'promote', 'lending-club', 'scorecard-1.0.0');
+		expect(noReason.code).toBe(1);
+		expect(noReason.stderr).toMatch(/reason: Give the reason/);
+		const unknown = await credible('model', 'promote', 'lending-club', 'xgb-7', '--reason', 'Typo here');
+		expect(unknown.code).toBe(1);
+		expect(unknown.stderr).toMatch(/has no version "xgb-7"/);
+		const retired = await credible(
+			'model',
+			'promote',
+			'lending-club',
+			'scorecard-1.0.0',
+			'--reason',
+			'Try again'
+		);
+		expect(retired.code).toBe(1);
+		expect(retired.stderr).toMatch(/retired and cannot be promoted/);
+		const usage = await credible('model', 'promote', 'lending-club');
+		expect(usage.code).toBe(2);
+	});
+});
