@@ -5,6 +5,7 @@
  * the version that made them, every change audited with who and why, and bad or concurrent
  * requests refused with a 4xx that leaves the registry as it was.
  */
+import { isActionFailure, type ActionFailure, type RequestEvent } from '@sveltejs/kit';
 import { TRPCError } from '@trpc/server';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +20,9 @@ import { apiClient, serviceToken } from '../helpers/api';
 import { startTestCore, type TestCore } from '../helpers/core';
 import { testDatabaseKinds } from '../helpers/database';
 import { goldenRows } from '../helpers/golden';
+import { pageEvent, useAsProcessCore } from '../helpers/page-event';
+import type { FormProblem } from '$lib/server/forms';
+import * as modelPage from '../../src/routes/models/[model]/+page.server';
 
 const applicant = goldenRows('lending-club/scorecard-1.0.0')[0]?.raw ?? {};
 
@@ -343,6 +347,80 @@ describe.each(testDatabaseKinds())('model registry on %s', (kind) => {
 			body: { reason: 'x' }
 		});
 		expect(anonymous.status).toBe(401);
+	});
+});
+
+type Action = (event: RequestEvent) => Promise<unknown>;
+const pageActions = modelPage.actions as Record<'promote' | 'rollback', Action>;
+
+describe.each(testDatabaseKinds())('champion controls of the model page on %s', (kind) => {
+	let t: TestCore;
+	let restore: () => void;
+	beforeAll(async () => {
+		t = await startTestCore(kind);
+		restore = useAsProcessCore(t.core);
+	});
+	afterAll(async () => {
+		restore();
+		await t.dispose();
+	});
+	const event = (
+		role: 'admin' | 'risk_manager',
+		action: 'promote' | 'rollback' | null,
+		form?: Record<string, string>
+	) =>
+		pageEvent({
+			role,
+			url: `/models/lending-club${action ? `?/${action}` : ''}`,
+			params: { model: 'lending-club' },
+			routeId: '/models/[model]',
+			form
+		});
+
+	it('should show the controls to admins only, with the generation to send back', async () => {
+		const load = modelPage.load as unknown as (e: RequestEvent) => Promise<Record<string, unknown>>;
+		const asAdmin = await load(event('admin', null));
+		expect(asAdmin).toMatchObject({
+			canManage: true,
+			registry: { champion: 'xgb-1.0.0', previousChampion: null, generation: 1 }
+		});
+		expect((await load(event('risk_manager', null))).canManage).toBe(false);
+	});
+
+	it('should promote and roll back from the page, with field errors and a 409 for a stale page', async () => {
+		const promote = (form: Record<string, string>) => pageActions.promote(event('admin', 'promote', form));
+		const missing = (await promote({
+			version: '',
+			reason: '',
+			expectedGeneration: '1'
+		})) as ActionFailure<FormProblem>;
+		expect(isActionFailure(missing)).toBe(true);
+		expect(missing.status).toBe(400);
+		expect(Object.keys(missing.data.fieldErrors).sort()).toEqual(['reason', 'version']);
+		const done = (await promote({
+			version: 'scorecard-1.0.0',
+			reason: 'Quarter review',
+			expectedGeneration: '1'
+		})) as {
+			change: { champion: string };
+		};
+		expect(done.change.champion).toBe('scorecard-1.0.0');
+		// A second admin whose page still shows generation 1.
+		const stale = (await promote({
+			version: 'xgb-1.0.0',
+			reason: 'My page is old',
+			expectedGeneration: '1'
+		})) as ActionFailure<FormProblem>;
+		expect(stale.status).toBe(409);
+		expect(stale.data.message).toMatch(/changed since you looked/);
+		const rolled = (await pageActions.rollback(
+			event('admin', 'rollback', { reason: 'Back to xgb', expectedGeneration: '2' })
+		)) as { change: { champion: string; previousState: string } };
+		expect(rolled.change).toMatchObject({ champion: 'xgb-1.0.0', previousState: 'retired' });
+		const denied = (await pageActions.rollback(
+			event('risk_manager', 'rollback', { reason: 'Not mine to do' })
+		)) as ActionFailure<FormProblem>;
+		expect(denied.status).toBe(403);
 	});
 });
 

@@ -43,6 +43,7 @@ export class ModelRegistry {
 	readonly #models = new Map<string, Map<string, ModelVersion>>();
 	readonly #champions = new Map<string, string>();
 	readonly #generations = new Map<string, number>();
+	readonly #previous = new Map<string, string | null>();
 
 	private constructor(bundles: LoadedBundle[], declared: z.infer<typeof registryFileSchema>) {
 		for (const bundle of bundles) {
@@ -89,13 +90,17 @@ export class ModelRegistry {
 	 * Returns the models whose champion changed.
 	 */
 	apply(
-		snapshot: ReadonlyMap<string, { generation: number; states: ReadonlyMap<string, ModelState> }>
+		snapshot: ReadonlyMap<
+			string,
+			{ generation: number; previousChampion: string | null; states: ReadonlyMap<string, ModelState> }
+		>
 	): string[] {
 		const changed: string[] = [];
 		for (const [id, family] of snapshot) {
 			const versions = this.#models.get(id);
 			if (!versions) continue;
 			this.#generations.set(id, family.generation);
+			this.#previous.set(id, family.previousChampion);
 			const champion = [...family.states].find(([, state]) => state === 'champion')?.[0];
 			if (champion !== undefined && !versions.has(champion)) {
 				logger.warn(
@@ -132,6 +137,11 @@ export class ModelRegistry {
 	/** The registry generation of a model this instance applied last (0 before the database's). */
 	generationOf(id: string): number {
 		return this.#generations.get(id) ?? 0;
+	}
+
+	/** The champion a rollback would restore, if any. */
+	previousChampionOf(id: string): string | null {
+		return this.#previous.get(id) ?? null;
 	}
 
 	/** Every loaded version. */
@@ -173,6 +183,7 @@ export function describeModels(registry: ModelRegistry) {
 			description: champion.manifest.model.description,
 			champion: champion.manifest.model.version,
 			generation: registry.generationOf(id),
+			previousChampion: registry.previousChampionOf(id),
 			versions: versions.map((v) => ({
 				version: v.manifest.model.version,
 				status: v.status,

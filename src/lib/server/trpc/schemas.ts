@@ -203,6 +203,7 @@ export const modelListOutput = z.array(
 			.number()
 			.int()
 			.describe('Grows with every change to the registry of this model; send it back as expectedGeneration.'),
+		previousChampion: z.string().nullable().describe('The version a rollback would restore, if any.'),
 		versions: z.array(
 			z.object({
 				version: z.string(),
