@@ -5,6 +5,8 @@
  * It lives on `globalThis` under a registered symbol because the custom server (`server.js`) and
  * the SvelteKit bundle are loaded separately but must share one instance in one process.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { InferencePool } from '$inference/pool/pool';
 import { env, type Env } from './env';
@@ -136,9 +138,12 @@ export async function createCore(
 		{ models: models.all().map((v) => v.key), ms: Math.round(performance.now() - started) },
 		'models loaded into the inference pool'
 	);
+	// Uploaded bundles are unpacked per process: another instance (or a restart) fetches them again.
+	const bundleDir = await mkdtemp(path.join(os.tmpdir(), 'credible-bundles-'));
 	const lifecycle = new ModelLifecycle(database, models, {
 		checkIntervalMs: options.registryCheckIntervalMs,
-		activate: (key) => pool.activate(key)
+		pool,
+		bundleDir
 	});
 	try {
 		await lifecycle.start();
@@ -191,6 +196,7 @@ export async function createCore(
 		stop: async () => {
 			await monitoring.stop();
 			await lifecycle.stop();
+			await rm(bundleDir, { recursive: true, force: true });
 			// Order matters: finish recording what was scored, then stop the workers, then the database.
 			await writer.close();
 			stopObserving();

@@ -5,9 +5,11 @@
  * catches one whose notification was lost (a dropped listening connection). Applying is a map
  * assignment in `ModelRegistry.apply`: no version is unloaded, so no request in flight fails.
  */
+import type { InferencePool } from '$inference/pool/pool';
 import type { DatabaseHandle } from '../db';
 import { logger } from '../logger';
 import type { AuditActor } from './audit.service';
+import { loadStoredBundle, uploadBundle, type UploadResult } from './bundle-upload.service';
 import {
 	promoteVersion,
 	readGenerations,
@@ -23,8 +25,10 @@ import type { ModelRegistry } from './models.service';
 export interface LifecycleOptions {
 	/** How often to compare generations with the database, in ms. Default 2,000. */
 	checkIntervalMs?: number;
-	/** Tells the inference pool which version `<id>` alone now means. */
-	activate?: (key: string) => void;
+	/** The inference pool: uploaded bundles are loaded into it, and told which version `<id>` means. */
+	pool: InferencePool;
+	/** Where bundles loaded at run time (uploaded here or elsewhere) are unpacked. */
+	bundleDir: string;
 }
 
 export class ModelLifecycle {
@@ -33,11 +37,15 @@ export class ModelLifecycle {
 	/** One refresh at a time; a request for another while one runs is folded into a follow-up. */
 	#refreshing: Promise<void> | null = null;
 	#again = false;
+	/** Versions the registry names that this instance cannot load (warned about once). */
+	readonly #unavailable = new Set<string>();
+	/** Versions being uploaded here: their notification must not make this instance fetch them. */
+	readonly #uploading = new Set<string>();
 
 	constructor(
 		private readonly database: DatabaseHandle,
 		private readonly models: ModelRegistry,
-		private readonly options: LifecycleOptions = {}
+		private readonly options: LifecycleOptions
 	) {}
 
 	/** Seeds the registry from the bundles here, applies it, then follows its changes. */
@@ -82,6 +90,34 @@ export class ModelLifecycle {
 		return change;
 	}
 
+	/**
+	 * Checks an uploaded bundle (manifest, SHA-256, golden rows in the workers), registers and stores
+	 * it, and serves it here before answering; see `bundle-upload.service.ts`.
+	 */
+	async upload(actor: AuditActor, input: unknown, context: ChangeContext): Promise<UploadResult> {
+		let key: string | null = null;
+		try {
+			const { result, bundle } = await uploadBundle(
+				this.#uploadDeps(),
+				actor,
+				input,
+				context,
+				(id, version) => {
+					key = `${id}@${version}`;
+					const known = this.models.has(id, version) || this.#uploading.has(key);
+					if (!known) this.#uploading.add(key);
+					else key = null;
+					return known;
+				}
+			);
+			this.models.add(bundle);
+			await this.refresh();
+			return result;
+		} finally {
+			if (key !== null) this.#uploading.delete(key);
+		}
+	}
+
 	/** Reads the registry and applies it; concurrent calls share a run and one follow-up. */
 	refresh(): Promise<void> {
 		if (this.#refreshing) {
@@ -105,10 +141,15 @@ export class ModelLifecycle {
 
 	async #applyOnce(): Promise<void> {
 		const snapshot = await readRegistry(this.database.db);
+		for (const [id, family] of snapshot) {
+			for (const version of family.states.keys()) {
+				if (!this.models.has(id, version)) await this.#loadStored(id, version);
+			}
+		}
 		for (const id of this.models.apply(snapshot)) {
 			const champion = this.models.resolve(id);
 			try {
-				this.options.activate?.(champion.key);
+				this.options.pool.activate(champion.key);
 			} catch (error) {
 				logger.warn(
 					{ err: error, model: champion.key },
@@ -119,11 +160,33 @@ export class ModelLifecycle {
 		}
 	}
 
+	/** Loads a version uploaded on another instance; one that has no stored archive is skipped. */
+	async #loadStored(id: string, version: string): Promise<void> {
+		const key = `${id}@${version}`;
+		if (this.#unavailable.has(key) || this.#uploading.has(key)) return;
+		try {
+			const bundle = await loadStoredBundle(this.#uploadDeps(), id, version);
+			if (bundle) {
+				this.models.add(bundle);
+				logger.info({ model: key }, 'uploaded bundle loaded from the database');
+				return;
+			}
+			logger.warn({ model: key }, 'the registry names a version with no bundle here or in the database');
+		} catch (error) {
+			logger.error({ err: error, model: key }, 'a stored bundle could not be loaded');
+		}
+		this.#unavailable.add(key);
+	}
+
+	#uploadDeps() {
+		return { db: this.database.db, pool: this.options.pool, bundleDir: this.options.bundleDir };
+	}
+
 	async #check(): Promise<void> {
 		try {
 			const generations = await readGenerations(this.database.db);
 			for (const [id, generation] of generations) {
-				if (this.models.versionsOf(id).length > 0 && generation !== this.models.generationOf(id)) {
+				if (generation !== this.models.generationOf(id)) {
 					await this.refresh();
 					return;
 				}

@@ -56,15 +56,7 @@ export class ModelRegistry {
 					: entry?.challengers.includes(version)
 						? 'challenger'
 						: 'registered';
-			versions.set(version, {
-				bundle,
-				manifest: bundle.manifest,
-				key: bundle.key,
-				status,
-				applicantSchema: buildApplicantSchema(bundle.manifest),
-				checkApplicant: compileApplicantCheck(bundle.manifest),
-				formSchema: buildApplicantSchema(bundle.manifest, { coerce: true })
-			});
+			versions.set(version, modelVersionOf(bundle, status));
 			this.#models.set(id, versions);
 		}
 		for (const [id, versions] of this.#models) {
@@ -97,10 +89,10 @@ export class ModelRegistry {
 	): string[] {
 		const changed: string[] = [];
 		for (const [id, family] of snapshot) {
-			const versions = this.#models.get(id);
-			if (!versions) continue;
 			this.#generations.set(id, family.generation);
 			this.#previous.set(id, family.previousChampion);
+			const versions = this.#models.get(id);
+			if (!versions) continue;
 			const champion = [...family.states].find(([, state]) => state === 'champion')?.[0];
 			if (champion !== undefined && !versions.has(champion)) {
 				logger.warn(
@@ -132,6 +124,25 @@ export class ModelRegistry {
 			}
 		}
 		return new ModelRegistry(bundles, declared);
+	}
+
+	/**
+	 * Adds a bundle loaded at run time (uploaded, here or on another instance) as `registered`; the
+	 * database registry's states follow with the next `apply`.
+	 */
+	add(bundle: LoadedBundle): ModelVersion {
+		const { id, version } = bundle.manifest.model;
+		const versions = this.#models.get(id) ?? new Map<string, ModelVersion>();
+		const entry = modelVersionOf(bundle, 'registered');
+		versions.set(version, entry);
+		this.#models.set(id, versions);
+		// A model new to this instance needs a version to answer until the registry names its champion.
+		if (!this.#champions.has(id)) this.#champions.set(id, version);
+		return entry;
+	}
+
+	has(id: string, version: string): boolean {
+		return this.#models.get(id)?.has(version) ?? false;
 	}
 
 	/** The registry generation of a model this instance applied last (0 before the database's). */
@@ -170,6 +181,18 @@ export class ModelRegistry {
 		}
 		return found;
 	}
+}
+
+function modelVersionOf(bundle: LoadedBundle, status: ModelState): ModelVersion {
+	return {
+		bundle,
+		manifest: bundle.manifest,
+		key: bundle.key,
+		status,
+		applicantSchema: buildApplicantSchema(bundle.manifest),
+		checkApplicant: compileApplicantCheck(bundle.manifest),
+		formSchema: buildApplicantSchema(bundle.manifest, { coerce: true })
+	};
 }
 
 /** A model family with its versions, for listings. */

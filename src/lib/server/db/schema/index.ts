@@ -13,3 +13,4 @@ export * from './decision-reviews.table';
 export * from './outcomes.table';
 export * from './models.table';
 export * from './model-versions.table';
+export * from './model-bundles.table';

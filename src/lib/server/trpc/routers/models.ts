@@ -4,6 +4,7 @@ import { protectedProcedure, roleProcedure, router } from '../trpc';
 import { describeModels, describeVersion } from '../../services/models.service';
 import { modelStates } from '../../db/schema';
 import { promoteInputSchema, rollbackInputSchema } from '../../services/model-registry.service';
+import { uploadInputSchema } from '../../services/bundle-upload.service';
 
 /** Who may change which version is served: administrators. */
 const registryProcedure = roleProcedure('admin');
@@ -62,6 +63,37 @@ export const modelsRouter = router({
 		.output(registryChangeOutput)
 		.mutation(({ ctx, input }) =>
 			ctx.core.lifecycle.promote(ctx.principal, input, { ip: ctx.ip, requestId: ctx.requestId })
+		),
+
+	/**
+	 * Registers a bundle archive (tar or tar.gz, base64) after checking its manifest, its SHA-256
+	 * and its golden rows in the inference workers; 400 with the failing checks or rows, 409 when
+	 * the version exists. The version is `registered` (champion only for a new model).
+	 */
+	upload: registryProcedure
+		.meta({
+			openapi: {
+				method: 'POST',
+				path: '/models/bundles',
+				tags: ['models'],
+				summary: 'Upload a model bundle',
+				protect: true
+			}
+		})
+		.input(uploadInputSchema)
+		.output(
+			z.object({
+				model: z.string(),
+				version: z.string(),
+				state: z.enum(modelStates),
+				sha256: z.string(),
+				goldenRows: z.number().int(),
+				maxProbabilityError: z.number(),
+				maxShapError: z.number()
+			})
+		)
+		.mutation(({ ctx, input }) =>
+			ctx.core.lifecycle.upload(ctx.principal, input, { ip: ctx.ip, requestId: ctx.requestId })
 		),
 
 	/** Restores the champion the last promotion replaced; the version rolled back is retired. */
