@@ -17,7 +17,7 @@ import { createCore } from '$lib/server/core';
 import { openDatabase } from '$lib/server/db';
 import { auditLog, modelBundles } from '$lib/server/db/schema';
 import { parseEnv } from '$lib/server/env';
-import { ValidationFailed } from '$lib/server/errors';
+import { type ValidationFailed } from '$lib/server/errors';
 import { createCaller } from '$lib/server/trpc/root';
 import { startTestCore, type TestCore } from '../helpers/core';
 import { testDatabaseKinds } from '../helpers/database';
