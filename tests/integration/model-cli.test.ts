@@ -3,8 +3,8 @@
  * seeded the way the server seeds it: list, promote and roll back, audited with the CLI's actor
  * and the reason; a missing reason, an unknown version and a retired version are refused.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -127,5 +127,37 @@ describe('credible model CLI', () => {
 		expect(retired.stderr).toMatch(/retired and cannot be promoted/);
 		const usage = await credible('model', 'promote', 'lending-club');
 		expect(usage.code).toBe(2);
+	});
+
+	it('should upload a bundle archive after its golden check, and print the failing rows of a bad one', async () => {
+		const bundle = (version: string, shift: number) => {
+			const folder = mkdtempSync(path.join(dir, 'bundle-'));
+			cpSync('models/lending-club/scorecard-1.0.0', folder, { recursive: true });
+			const manifestFile = path.join(folder, 'manifest.json');
+			const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { model: { version: string } };
+			manifest.model.version = version;
+			writeFileSync(manifestFile, JSON.stringify(manifest));
+			const goldenFile = path.join(folder, 'golden.jsonl');
+			const lines = readFileSync(goldenFile, 'utf8').trim().split('\n');
+			const first = JSON.parse(lines[0] ?? '{}') as { probability: number };
+			first.probability += shift;
+			lines[0] = JSON.stringify(first);
+			writeFileSync(goldenFile, `${lines.join('\n')}\n`);
+			const file = `${folder}.tar.gz`;
+			execFileSync('tar', ['-czf', file, '-C', folder, '.']);
+			return file;
+		};
+		const good = await credible('model', 'upload', bundle('scorecard-1.1.0', 0), '--reason', 'Refit');
+		expect(good.stderr).toBe('');
+		expect(good.code).toBe(0);
+		expect(good.stdout).toMatch(
+			/lending-club@scorecard-1\.1\.0 registered as registered: \d+ golden rows reproduced/
+		);
+		const bad = await credible('model', 'upload', bundle('scorecard-1.2.0', 0.01), '--reason', 'Refit');
+		expect(bad.code).toBe(1);
+		expect(bad.stderr).toMatch(/golden: row 1: probability/);
+		const registry = await withDatabase((db) => readRegistry(db));
+		expect(registry.get('lending-club')?.states.get('scorecard-1.1.0')).toBe('registered');
+		expect(registry.get('lending-club')?.states.has('scorecard-1.2.0')).toBe(false);
 	});
 });

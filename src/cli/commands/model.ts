@@ -3,6 +3,10 @@
  * is written to the database registry in one audited transaction; running instances sharing the
  * database follow it within seconds (NOTIFY, else their periodic check).
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { InferencePool } from '../../../inference/pool/pool';
 import { formatTable, parseOptions as parse, runAction, type CliAction } from '../args';
 import { UsageError, type CliContext } from '../context';
 import {
@@ -11,12 +15,14 @@ import {
 	rollbackModel,
 	type RegistryChange
 } from '../../lib/server/services/model-registry.service';
+import { uploadBundle } from '../../lib/server/services/bundle-upload.service';
 import type { CliCommand } from './types';
 
 const usage = `Usage:
   npm run credible -- model list
   npm run credible -- model promote MODEL VERSION --reason REASON
   npm run credible -- model rollback MODEL --reason REASON
+  npm run credible -- model upload FILE --reason REASON
 
   list      Every model version in the registry with its state (registered, shadow,
             challenger, champion, retired) and each model's registry generation.
@@ -24,6 +30,11 @@ const usage = `Usage:
             Refused for a retired version or the current champion.
   rollback  Restores the champion the last promotion replaced; the version rolled back is
             retired.
+  upload    Registers a bundle archive (tar or tar.gz of manifest.json, model.onnx,
+            golden.jsonl and MODEL_CARD.md) once its manifest validates, model.onnx matches
+            its SHA-256 and its golden rows reproduce in an inference worker started for the
+            check; otherwise prints the failing checks or rows. The archive is stored in the
+            database, where running instances load it from.
 
 The reason is recorded in the audit log with the operating-system user. The registry is seeded
 by the server at start-up from MODELS_DIR: start it once before changing anything. With the
@@ -32,12 +43,12 @@ two processes at once.`;
 
 export const modelCommand: CliCommand = {
 	name: 'model',
-	summary: 'list the model registry, promote a version to champion, or roll a model back',
+	summary: 'list the model registry, upload a bundle, promote a version, or roll a model back',
 	usage,
 	run: (args, context) => runAction(actions, args, context)
 };
 
-const actions: Record<string, CliAction> = { list, promote, rollback };
+const actions: Record<string, CliAction> = { list, promote, rollback, upload };
 
 async function list(args: string[], context: CliContext): Promise<number> {
 	if (args.length > 0) throw new UsageError('list takes no arguments.');
@@ -75,6 +86,33 @@ async function rollback(args: string[], context: CliContext): Promise<number> {
 		reason: values.reason ?? ''
 	});
 	return printed(change, context);
+}
+
+async function upload(args: string[], context: CliContext): Promise<number> {
+	const { values, positionals } = parse(args, { reason: { type: 'string' } });
+	if (positionals.length !== 1) throw new UsageError('upload takes FILE.');
+	let archive: Buffer;
+	try {
+		archive = await readFile(positionals[0] as string);
+	} catch (error) {
+		throw new UsageError(`cannot read ${positionals[0]}: ${(error as Error).message}`);
+	}
+	const { db } = await context.database();
+	const bundleDir = await mkdtemp(path.join(os.tmpdir(), 'credible-upload-'));
+	const pool = await InferencePool.start({ size: 1 });
+	try {
+		const { result } = await uploadBundle({ db, pool, bundleDir }, context.actor, {
+			archive: archive.toString('base64'),
+			reason: values.reason ?? ''
+		});
+		context.stdout.write(
+			`${result.model}@${result.version} registered as ${result.state}: ${result.goldenRows} golden rows reproduced (max error ${result.maxProbabilityError.toExponential(1)} on the probability, ${result.maxShapError.toExponential(1)} on SHAP).\n`
+		);
+		return 0;
+	} finally {
+		await pool.close();
+		await rm(bundleDir, { recursive: true, force: true });
+	}
 }
 
 function printed(change: RegistryChange, context: CliContext): number {
