@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { ActionFailure, RequestEvent } from '@sveltejs/kit';
 import { TRPCError } from '@trpc/server';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,9 @@ import { createCaller } from '$lib/server/trpc/root';
 import { startTestCore, type TestCore } from '../helpers/core';
 import { testDatabaseKinds } from '../helpers/database';
 import { goldenRows } from '../helpers/golden';
+import { pageEvent, useAsProcessCore } from '../helpers/page-event';
+import type { FormProblem } from '$lib/server/forms';
+import * as modelsPage from '../../src/routes/models/+page.server';
 
 const work = mkdtempSync(path.join(tmpdir(), 'credible-upload-'));
 const applicant = goldenRows('lending-club/scorecard-1.0.0')[0]?.raw ?? {};
@@ -49,6 +53,10 @@ async function refusal(promise: Promise<unknown>): Promise<TRPCError> {
 	}
 	throw new Error('expected the call to fail');
 }
+
+afterAll(() => {
+	rmSync(work, { recursive: true, force: true });
+});
 
 const fieldErrorsOf = (error: TRPCError) =>
 	error.cause instanceof ZodError
@@ -165,6 +173,54 @@ describe.each(testDatabaseKinds())('bundle upload on %s', (kind) => {
 	});
 });
 
+describe('bundle upload from the models page', () => {
+	let t: TestCore;
+	let restore: () => void;
+	beforeAll(async () => {
+		t = await startTestCore('pglite');
+		restore = useAsProcessCore(t.core);
+	});
+	afterAll(async () => {
+		restore();
+		await t.dispose();
+	});
+	const upload = modelsPage.actions.upload as (event: RequestEvent) => Promise<unknown>;
+	const post = (role: 'admin' | 'viewer', fields: { archive?: string; reason: string }) => {
+		const body = new FormData();
+		if (fields.archive)
+			body.set('archive', new File([Buffer.from(fields.archive, 'base64')], 'bundle.tar.gz'));
+		body.set('reason', fields.reason);
+		const base = pageEvent({ role, url: '/models?/upload', routeId: '/models', form: {} });
+		return upload({
+			...base,
+			request: new Request('http://localhost/models?/upload', { method: 'POST', body })
+		});
+	};
+
+	it('should register an archive from the form and show each problem next to its field', async () => {
+		const none = (await post('admin', { reason: '' })) as ActionFailure<FormProblem>;
+		expect(none.status).toBe(400);
+		expect(Object.keys(none.data.fieldErrors)).toEqual(['archive']);
+		const noReason = (await post('admin', {
+			archive: archive('scorecard-3.0.0'),
+			reason: ''
+		})) as ActionFailure<FormProblem>;
+		expect(Object.keys(noReason.data.fieldErrors)).toEqual(['reason']);
+		const done = (await post('admin', {
+			archive: archive('scorecard-3.0.0'),
+			reason: 'From the portal'
+		})) as {
+			uploaded: { version: string; state: string };
+		};
+		expect(done.uploaded).toMatchObject({ version: 'scorecard-3.0.0', state: 'registered' });
+		const denied = (await post('viewer', {
+			archive: archive('scorecard-3.1.0'),
+			reason: 'Not allowed'
+		})) as ActionFailure<FormProblem>;
+		expect(denied.status).toBe(403);
+	});
+});
+
 describe.runIf(process.env.TEST_DATABASE_URL)('bundle upload across instances on postgres', () => {
 	let t: TestCore;
 	let other: Awaited<ReturnType<typeof createCore>>;
@@ -187,7 +243,6 @@ describe.runIf(process.env.TEST_DATABASE_URL)('bundle upload across instances on
 		await other.stop();
 		await otherDb.close();
 		await t.dispose();
-		rmSync(work, { recursive: true, force: true });
 	});
 
 	it('should load a bundle uploaded on one instance into the other, from the database', async () => {
