@@ -4,6 +4,7 @@
  */
 import { backupCommand, restoreCommand } from './backup';
 import { migrateCommand } from './migrate';
+import { modelCommand } from './model';
 import { serviceAccountCommand } from './service-account';
 import type { CliCommand } from './types';
 import { userCommand } from './user';
@@ -11,6 +12,7 @@ import { userCommand } from './user';
 export const commands: readonly CliCommand[] = [
 	serviceAccountCommand,
 	userCommand,
+	modelCommand,
 	migrateCommand,
 	backupCommand,
 	restoreCommand

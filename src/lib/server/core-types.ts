@@ -6,6 +6,7 @@ import type { InferencePool } from '$inference/pool/pool';
 import type { Env } from './env';
 import type { Database, DatabaseHandle } from './db';
 import type { ModelRegistry } from './services/models.service';
+import type { ModelLifecycle } from './services/model-lifecycle.service';
 import type { PredictionWriter } from './services/prediction-writer';
 import type { ScoringService } from './services/scoring';
 import type { CounterfactualService } from './services/counterfactual.service';
@@ -25,6 +26,8 @@ export interface Core {
 	/** Shortcut for `database.db`. */
 	db: Database;
 	models: ModelRegistry;
+	/** Promotion and rollback, and keeping `models` equal to the database registry. */
+	lifecycle: ModelLifecycle;
 	pool: InferencePool;
 	writer: PredictionWriter;
 	scoring: ScoringService;

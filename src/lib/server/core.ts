@@ -5,6 +5,8 @@
  * It lives on `globalThis` under a registered symbol because the custom server (`server.js`) and
  * the SvelteKit bundle are loaded separately but must share one instance in one process.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { InferencePool } from '$inference/pool/pool';
 import { env, type Env } from './env';
@@ -12,6 +14,7 @@ import { openDatabase, type DatabaseHandle } from './db';
 import { logger } from './logger';
 import { poolEngine } from './services/inference-engine';
 import { ModelRegistry } from './services/models.service';
+import { ModelLifecycle } from './services/model-lifecycle.service';
 import { PredictionWriter } from './services/prediction-writer';
 import { driftCounting } from './services/drift-counting';
 import { ScoringService } from './services/scoring';
@@ -111,6 +114,8 @@ export interface CoreOptions {
 	workers?: number;
 	/** Clock and timers of the alert engine (tests drive them). */
 	monitoring?: MonitoringOptions;
+	/** How often to check the model registry for a change no notification announced. Default 2 s. */
+	registryCheckIntervalMs?: number;
 }
 
 /** Loads the models, starts the inference pool and wires the services around an open database. */
@@ -134,6 +139,19 @@ export async function createCore(
 		{ models: models.all().map((v) => v.key), ms: Math.round(performance.now() - started) },
 		'models loaded into the inference pool'
 	);
+	// Uploaded bundles are unpacked per process: another instance (or a restart) fetches them again.
+	const bundleDir = await mkdtemp(path.join(os.tmpdir(), 'credible-bundles-'));
+	const lifecycle = new ModelLifecycle(database, models, {
+		checkIntervalMs: options.registryCheckIntervalMs,
+		pool,
+		bundleDir
+	});
+	try {
+		await lifecycle.start();
+	} catch (error) {
+		await pool.close();
+		throw error;
+	}
 	const writer = new PredictionWriter(database.db, {
 		maxDelayMs: config.WRITER_MAX_DELAY_MS,
 		maxRows: config.WRITER_MAX_ROWS,
@@ -166,6 +184,7 @@ export async function createCore(
 		database,
 		db: database.db,
 		models,
+		lifecycle,
 		pool,
 		writer,
 		scoring,
@@ -178,6 +197,8 @@ export async function createCore(
 		monitoring,
 		stop: async () => {
 			await monitoring.stop();
+			await lifecycle.stop();
+			await rm(bundleDir, { recursive: true, force: true });
 			// Order matters: finish recording what was scored, then stop the workers, then the database.
 			await writer.close();
 			stopObserving();

@@ -18,6 +18,11 @@ export interface DatabaseHandle {
 	copyIn?: CopyIn;
 	/** Resolves when the database answers a trivial query; rejects otherwise. */
 	ping(): Promise<void>;
+	/**
+	 * Calls `onMessage` with the payload of each NOTIFY on `channel` (postgres.js keeps a connection
+	 * of its own for it and reconnects; PGlite delivers its own notifications). Resolves to a stop.
+	 */
+	listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
 	close(): Promise<void>;
 }
 
@@ -71,6 +76,10 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
 		ping: async () => {
 			await client`select 1`;
 		},
+		listen: async (channel, onMessage) => {
+			const subscription = await client.listen(channel, onMessage);
+			return () => subscription.unlisten();
+		},
 		close: async () => {
 			await Promise.all([client.end({ timeout: 5 }), copyIn.close()]);
 		}
@@ -94,6 +103,7 @@ async function openPglite(options: DatabaseOptions): Promise<DatabaseHandle> {
 		ping: async () => {
 			await db.execute(sql`select 1`);
 		},
+		listen: (channel, onMessage) => client.listen(channel, onMessage),
 		close: () => client.close()
 	};
 }

@@ -32,7 +32,7 @@ export function openApiDocument(registry: ModelRegistry): Document {
 	document.components.schemas ??= {};
 	// Each model's applicant, generated from its manifest, so clients can validate before calling.
 	for (const version of registry.all()) {
-		if (version.status === 'available') continue;
+		if (version.status === 'registered' || version.status === 'retired') continue;
 		const name = `Applicant_${version.key.replace(/[^A-Za-z0-9]+/g, '_')}`;
 		document.components.schemas[name] = z.toJSONSchema(version.applicantSchema, {
 			io: 'input',

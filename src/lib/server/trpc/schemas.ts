@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { applicationId } from '$lib/validation/application-id';
+import { modelStates } from '../db/schema';
 
 export const MAX_BATCH_ROWS = 10_000;
 
@@ -198,10 +199,15 @@ export const modelListOutput = z.array(
 		name: z.string(),
 		description: z.string(),
 		champion: z.string(),
+		generation: z
+			.number()
+			.int()
+			.describe('Grows with every change to the registry of this model; send it back as expectedGeneration.'),
+		previousChampion: z.string().nullable().describe('The version a rollback would restore, if any.'),
 		versions: z.array(
 			z.object({
 				version: z.string(),
-				status: z.enum(['champion', 'challenger', 'available']),
+				status: z.enum(modelStates),
 				kind: z.enum(['tree_ensemble', 'linear']),
 				auc: z.number()
 			})
@@ -217,7 +223,8 @@ export const modelInfoOutput = z.object({
 	name: z.string(),
 	description: z.string(),
 	kind: z.enum(['tree_ensemble', 'linear']),
-	status: z.enum(['champion', 'challenger', 'available']),
+	status: z.enum(modelStates),
+	generation: z.number().int(),
 	features: z.array(
 		z.object({
 			name: z.string(),

@@ -12,3 +12,6 @@ export * from './alerts.table';
 export * from './decision-reviews.table';
 export * from './outcomes.table';
 export * from './drift-counts.table';
+export * from './models.table';
+export * from './model-versions.table';
+export * from './model-bundles.table';
