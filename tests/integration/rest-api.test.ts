@@ -1,4 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { restDependencies } from '$lib/server/http/api';
+import { handleRest } from '$lib/server/http/rest';
+import { logger } from '$lib/server/logger';
 import { countPredictions } from '$lib/server/services/prediction-writer';
 import { batchOutput, explainOutput, scoreOutput } from '$lib/server/trpc/schemas';
 import { ROOT_FIELD } from '$lib/validation/field-errors';
@@ -256,5 +260,45 @@ describe.each(testDatabaseKinds())('REST API on %s', (kind) => {
 			token: scorer
 		});
 		expect(broken.status).toBe(400);
+	});
+	it('should answer a malformed percent-encoding in a path parameter with a field-level 400, after the rate limit, logging nothing', async () => {
+		const errors = vi.spyOn(logger, 'error');
+		try {
+			for (const path of ['/models/%', '/models/%E0%A4%A/score', '/models/%ff', '/models/%ff/performance']) {
+				const method = path.endsWith('/score') ? 'POST' : 'GET';
+				const body = method === 'POST' ? { applicant } : undefined;
+				const answer = await call({ method, path, body, token: scorer });
+				expect(answer.status, path).toBe(400);
+				const error = (
+					answer.json as { error: { requestId?: string; fieldErrors?: Record<string, string[]> } }
+				).error;
+				expect(error.requestId, path).toMatch(/^[0-9a-f-]{36}$/);
+				expect(Object.keys(error.fieldErrors ?? {}), path).toEqual(['model']);
+			}
+			expect(errors).not.toHaveBeenCalled();
+		} finally {
+			errors.mockRestore();
+		}
+		let consumed = 0;
+		const refused = await handleRest(
+			{
+				method: 'GET',
+				path: '/models/%ff',
+				query: new URLSearchParams(),
+				headers: {},
+				body: '',
+				ip: '192.0.2.1',
+				requestId: randomUUID()
+			},
+			{
+				...restDependencies(t.core),
+				rateLimit: () => {
+					consumed += 1;
+					return Promise.resolve({ allowed: false, retryAfterSeconds: 1 });
+				}
+			}
+		);
+		expect(consumed).toBe(1);
+		expect(refused.status).toBe(429);
 	});
 });

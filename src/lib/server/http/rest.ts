@@ -83,19 +83,29 @@ function splitPath(path: string): string[] {
 	return path.split('/').filter((segment) => segment.length > 0);
 }
 
-function match(
-	method: string,
-	path: string
-): { route: Route; params: Record<string, string> } | 'method' | null {
+interface Match {
+	route: Route;
+	params: Record<string, string>;
+	/** Parameters whose percent-encoding is malformed (`%ff`, `%E0%A4%A`): a 400 naming them. */
+	malformed: string[];
+}
+
+function match(method: string, path: string): Match | 'method' | null {
 	const segments = splitPath(path);
 	let methodMismatch = false;
 	for (const route of routes()) {
 		if (route.segments.length !== segments.length) continue;
 		const params: Record<string, string> = {};
+		const malformed: string[] = [];
 		const matched = route.segments.every((expected, index) => {
 			const actual = segments[index] ?? '';
 			if (expected.startsWith('{') && expected.endsWith('}')) {
-				params[expected.slice(1, -1)] = decodeURIComponent(actual);
+				const name = expected.slice(1, -1);
+				try {
+					params[name] = decodeURIComponent(actual);
+				} catch {
+					malformed.push(name);
+				}
 				return true;
 			}
 			return expected.toLowerCase() === actual.toLowerCase();
@@ -105,7 +115,7 @@ function match(
 			methodMismatch = true;
 			continue;
 		}
-		return { route, params };
+		return { route, params, malformed };
 	}
 	return methodMismatch ? 'method' : null;
 }
@@ -248,6 +258,12 @@ export async function handleRest(request: RestRequest, deps: RestDependencies): 
 		});
 	}
 
+	if (found.malformed.length > 0) {
+		const fieldErrors = Object.fromEntries(
+			found.malformed.map((name) => [name, ['Malformed percent-encoding in the URL.']])
+		);
+		return problem(400, 'BAD_REQUEST', 'The request has invalid fields.', request.requestId, { fieldErrors });
+	}
 	const input = buildInput(request, route, params);
 	if (!input.ok) return input.response;
 
