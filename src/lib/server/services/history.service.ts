@@ -7,6 +7,7 @@
 import { and, desc, eq, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Manifest } from '$inference/manifest';
+import { isoDay } from '$lib/validation/dates';
 import { toFieldErrors } from '$lib/validation/field-errors';
 import type { Database } from '../db';
 import {
@@ -28,9 +29,7 @@ import { storedShap } from './stored-shap';
 const DAY_MS = 86_400_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const day = z.iso
-	.date({ error: 'Use a date like 2025-01-31.' })
-	.transform((value) => new Date(`${value}T00:00:00Z`));
+const day = isoDay.transform((value) => new Date(`${value}T00:00:00Z`));
 
 /** Blank URL parameters mean "no filter". */
 const optional = <T extends z.ZodType>(schema: T) =>
