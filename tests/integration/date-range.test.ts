@@ -79,6 +79,18 @@ describe.each(testDatabaseKinds())('dates outside the database range on %s', (ki
 		}
 	});
 
+	it('should refuse a well-formed cursor whose position the database cannot hold', async () => {
+		const yearZero = '0000-01-01T00:00:00.000000Z';
+		const historyCursor = Buffer.from(JSON.stringify([yearZero, '00000000-0000-4000-8000-000000000000']));
+		const auditCursor = Buffer.from(JSON.stringify([yearZero, 1]));
+		expect(
+			Object.keys(await refusedFields(caller().history.list({ cursor: historyCursor.toString('base64url') })))
+		).toEqual(['cursor']);
+		expect(
+			Object.keys(await refusedFields(caller().audit.list({ cursor: auditCursor.toString('base64url') })))
+		).toEqual(['cursor']);
+	});
+
 	it('should still accept the first and last days of the range', async () => {
 		await expect(caller().history.list({ from: '1900-01-01', to: '2999-12-31' })).resolves.toBeDefined();
 		await expect(

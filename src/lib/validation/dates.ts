@@ -13,12 +13,16 @@ const EARLIEST = Date.UTC(1900, 0, 1);
 const LATEST = Date.UTC(3000, 0, 1);
 const RANGE_MESSAGE = `A date from ${FIRST_DAY} to ${LAST_DAY}.`;
 
+/** Whether an instant (a `Date` or an ISO date-time) lies within the range. */
+export function withinRange(value: Date | string): boolean {
+	const time = (value instanceof Date ? value : new Date(value)).getTime();
+	return time >= EARLIEST && time <= LATEST;
+}
+
 /** A UTC day, `YYYY-MM-DD`, from {@link FIRST_DAY} to {@link LAST_DAY}; parses to the string. */
 export const isoDay = z.iso
 	.date({ error: 'Use a date like 2025-01-31.' })
 	.refine((value) => value >= FIRST_DAY && value <= LAST_DAY, RANGE_MESSAGE);
 
 /** An instant (a `Date`, an ISO date-time or milliseconds since 1970) within the same range. */
-export const boundedInstant = z.coerce
-	.date({ error: 'Not a date.' })
-	.refine((value) => value.getTime() >= EARLIEST && value.getTime() <= LATEST, RANGE_MESSAGE);
+export const boundedInstant = z.coerce.date({ error: 'Not a date.' }).refine(withinRange, RANGE_MESSAGE);
