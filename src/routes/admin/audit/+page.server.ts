@@ -1,5 +1,7 @@
 import { TRPCError } from '@trpc/server';
+import { ZodError } from 'zod';
 import { ValidationFailed } from '$lib/server/errors';
+import { toFieldErrors } from '$lib/validation/field-errors';
 import { callerFor } from '$lib/server/trpc/caller';
 import { isoDay } from '$lib/validation/dates';
 import type { PageServerLoad } from './$types';
@@ -88,6 +90,8 @@ export const load: PageServerLoad = async (event) => {
 		const cause = error instanceof TRPCError ? error.cause : error;
 		if (cause instanceof ValidationFailed)
 			return { ...base, fieldErrors: cause.fieldErrors, entries: [], older: null };
+		if (cause instanceof ZodError)
+			return { ...base, fieldErrors: toFieldErrors(cause.issues), entries: [], older: null };
 		throw error;
 	}
 };
