@@ -301,4 +301,84 @@ describe.each(testDatabaseKinds())('REST API on %s', (kind) => {
 		expect(consumed).toBe(1);
 		expect(refused.status).toBe(429);
 	});
+	it('should score with the version named by ?version= on POST score and score/batch, and 404 an unknown one', async () => {
+		const one = await call({
+			method: 'POST',
+			path: '/models/lending-club/score?version=scorecard-1.0.0',
+			body: { applicant },
+			token: scorer
+		});
+		expect(one.status).toBe(200);
+		expect((one.json as { model: { version: string } }).model.version).toBe('scorecard-1.0.0');
+		const batch = await call({
+			method: 'POST',
+			path: '/models/lending-club/score/batch?version=scorecard-1.0.0',
+			body: { applicants: [applicant] },
+			token: scorer
+		});
+		expect(batch.status).toBe(200);
+		expect((batch.json as { model: { version: string } }).model.version).toBe('scorecard-1.0.0');
+		for (const path of [
+			'/models/lending-club/score?version=nope-9',
+			'/models/lending-club/score/batch?version=nope-9'
+		]) {
+			const body = path.endsWith('batch?version=nope-9') ? { applicants: [applicant] } : { applicant };
+			expect((await call({ method: 'POST', path, body, token: scorer })).status, path).toBe(404);
+		}
+		const clash = await call({
+			method: 'POST',
+			path: '/models/lending-club/score?version=scorecard-1.0.0',
+			body: { applicant, version: 'xgb-1.0.0' },
+			token: scorer
+		});
+		expect(clash.status).toBe(400);
+		expect(Object.keys((clash.json as { error: { fieldErrors: object } }).error.fieldErrors)).toEqual([
+			'version'
+		]);
+	});
+
+	it('should answer 409 to an Idempotency-Key replayed with another version', async () => {
+		const headers = { 'Idempotency-Key': `versioned-${randomUUID()}` };
+		const first = await call({
+			method: 'POST',
+			path: '/models/lending-club/score?version=xgb-1.0.0',
+			body: { applicant },
+			token: scorer,
+			headers
+		});
+		expect(first.status).toBe(200);
+		const other = await call({
+			method: 'POST',
+			path: '/models/lending-club/score?version=scorecard-1.0.0',
+			body: { applicant },
+			token: scorer,
+			headers
+		});
+		expect(other.status).toBe(409);
+		expect((other.json as { error: { code: string } }).error.code).toBe('CONFLICT');
+		const batchHeaders = { 'Idempotency-Key': `versioned-batch-${randomUUID()}` };
+		const batch = {
+			method: 'POST',
+			path: '/models/lending-club/score/batch',
+			token: scorer,
+			headers: batchHeaders
+		};
+		expect((await call({ ...batch, body: { applicants: [applicant], version: 'xgb-1.0.0' } })).status).toBe(
+			200
+		);
+		const otherBatch = await call({
+			...batch,
+			body: { applicants: [applicant], version: 'scorecard-1.0.0' }
+		});
+		expect(otherBatch.status).toBe(409);
+		// Without a version, a replay answers what was recorded, whichever version that was.
+		const again = await call({
+			method: 'POST',
+			path: '/models/lending-club/score',
+			body: { applicant },
+			token: scorer,
+			headers
+		});
+		expect((again.json as { replayed: boolean }).replayed).toBe(true);
+	});
 });

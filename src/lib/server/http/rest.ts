@@ -178,14 +178,17 @@ function parseBody(request: RestRequest): Parsed {
 
 function buildInput(request: RestRequest, route: Route, params: Record<string, string>): Parsed {
 	let input: Record<string, unknown>;
+	// A POST takes the query string too (`/models/{model}/score?version=…`), as fields of the body.
+	let fromUrl: [string, string][] = Object.entries(params);
 	if (route.method === 'GET' || route.method === 'DELETE') {
 		input = Object.fromEntries(request.query.entries());
 	} else {
 		const body = parseBody(request);
 		if (!body.ok) return body;
 		input = body.value;
+		fromUrl = [...request.query.entries(), ...fromUrl];
 	}
-	for (const [name, value] of Object.entries(params)) {
+	for (const [name, value] of fromUrl) {
 		// A body that names another model than the URL is a client bug, not something to guess about.
 		if (input[name] !== undefined && input[name] !== value) {
 			return {
