@@ -60,6 +60,6 @@ describe.each(testDatabaseKinds())('redirectTo with non-ASCII characters on %s',
 		});
 		event.locals.session = null;
 		event.locals.authStage = null;
-		expect(await locationOf(() => loginPage.actions.default(event as never))).toBe('/%D0%BA');
+		expect(await locationOf(() => loginPage.actions.default!(event as never))).toBe('/%D0%BA');
 	});
 });

@@ -381,4 +381,28 @@ describe.each(testDatabaseKinds())('REST API on %s', (kind) => {
 		});
 		expect((again.json as { replayed: boolean }).replayed).toBe(true);
 	});
+	it('should refuse __proto__ in an applicant as it refuses constructor, on score and explain', async () => {
+		const fields = applicant as Record<string, unknown>;
+		for (const key of ['__proto__', 'constructor']) {
+			const body = `{"applicant":{${JSON.stringify(key)}:{"x":1},${JSON.stringify(fields).slice(1)}}`;
+			const rest = await call({
+				method: 'POST',
+				path: '/models/lending-club/score',
+				body,
+				headers: { 'content-type': 'application/json' },
+				token: scorer
+			});
+			expect(rest.status, key).toBe(400);
+			const error = (rest.json as { error: { fieldErrors: Record<string, string[]> } }).error;
+			expect(error.fieldErrors.applicant?.join(' '), key).toContain(key);
+			const explain = await call({
+				method: 'POST',
+				path: '/explain',
+				body: `{"model":"lending-club",${body.slice(1)}`,
+				headers: { 'content-type': 'application/json' },
+				token: scorer
+			});
+			expect(explain.status, key).toBe(400);
+		}
+	});
 });

@@ -17,7 +17,7 @@ export function parseApplicant(
 /** The applicant, or a {@link ValidationFailed} whose field paths start with `prefix`. */
 export function validateApplicant(
 	version: ModelVersion,
-	raw: Record<string, unknown>,
+	raw: unknown,
 	prefix: string
 ): RawApplicant {
 	return inSpanSync('scoring.validate', { 'credible.model': version.key }, () => {
