@@ -405,4 +405,20 @@ describe.each(testDatabaseKinds())('REST API on %s', (kind) => {
 			expect(explain.status, key).toBe(400);
 		}
 	});
+	it('should answer a REST 401 with the RFC 6750 challenge: invalid_token for a bad token, none for a missing one', async () => {
+		const forged = `${scorer.slice(0, -4)}AAAA`;
+		for (const token of [forged, 'not-a-jwt']) {
+			const bad = await call({
+				method: 'POST',
+				path: '/models/lending-club/score',
+				body: { applicant },
+				token
+			});
+			expect(bad.status).toBe(401);
+			expect(bad.headers['www-authenticate']).toMatch(/^Bearer realm="credible", error="invalid_token"/);
+		}
+		const missing = await call({ method: 'POST', path: '/models/lending-club/score', body: { applicant } });
+		expect(missing.status).toBe(401);
+		expect(missing.headers['www-authenticate']).toBe('Bearer realm="credible"');
+	});
 });

@@ -37,8 +37,14 @@ export interface RestResponse {
 	body: string | Uint8Array<ArrayBuffer>;
 }
 
-/** Outcome of authenticating a request's `Authorization` header. */
-export type Authentication = { principal: Principal | null } | { error: string };
+/**
+ * Outcome of authenticating a request's `Authorization` header; a refusal carries the 401's
+ * message and its `WWW-Authenticate` challenge (RFC 6750 §3).
+ */
+export type Authentication = { principal: Principal | null } | { error: string; challenge: string };
+
+/** The challenge of a 401 that names no token error: no token was sent. */
+const NO_TOKEN_CHALLENGE = 'Bearer realm="credible"';
 
 export interface RestDependencies {
 	core: Core;
@@ -224,6 +230,8 @@ function errorResponse(error: unknown, requestId: string, procedurePath: string)
 	const retryAfter = retryAfterOf(trpcError);
 	const headers: Record<string, string> =
 		retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) };
+	// A protected route called without a token.
+	if (status === 401) headers['www-authenticate'] = NO_TOKEN_CHALLENGE;
 	const message = fieldErrors ? 'The request has invalid fields.' : trpcError.message;
 	return problem(status, trpcError.code, message, requestId, { fieldErrors, headers });
 }
@@ -248,7 +256,7 @@ export async function handleRest(request: RestRequest, deps: RestDependencies): 
 	const authentication = await deps.authenticate(request.headers.authorization);
 	if ('error' in authentication) {
 		return problem(401, 'UNAUTHORIZED', authentication.error, request.requestId, {
-			headers: { 'www-authenticate': 'Bearer realm="credible"' }
+			headers: { 'www-authenticate': authentication.challenge }
 		});
 	}
 	const { principal } = authentication;
