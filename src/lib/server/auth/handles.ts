@@ -6,7 +6,9 @@
  *   3. `guardRoutes` — each page and endpoint's rule from access.ts, before any load or action.
  */
 import { error, redirect, type Cookies, type Handle, type RequestEvent } from '@sveltejs/kit';
+import { TRPCError } from '@trpc/server';
 import type { Core } from '../core-types';
+import { trpcErrorBody } from '../trpc/trpc';
 import { logger } from '../logger';
 import { getSecuritySettings } from '../services/settings.service';
 import { peopleAuthFor } from '../services/auth.service';
@@ -77,17 +79,25 @@ export function authenticate(options: AuthenticateOptions): Handle {
 			const result = await authenticateBearer(options.bearer(core), authorization);
 			if (!('principal' in result)) {
 				const challenge = bearerChallenge(result.error);
-				return Response.json(challenge.json, { status: challenge.status, headers: challenge.headers });
+				const refusal = new TRPCError({ code: 'UNAUTHORIZED', message: challenge.json.message });
+				return Response.json(trpcErrorBody(refusal, event.url), {
+					status: challenge.status,
+					headers: challenge.headers
+				});
 			}
 			// Bearer requests never fall back to the cookie: one request, one identity.
 			event.locals.principal = result.principal;
 			// One budget per principal across the REST API and tRPC (see limits/rate-limit.ts).
 			const limit = await core.rateLimiter.consume(`${result.principal.kind}:${result.principal.id}`);
 			if (!limit.allowed) {
-				return Response.json(
-					{ error: 'too_many_requests', message: 'Rate limit exceeded; retry later.' },
-					{ status: 429, headers: { 'retry-after': String(limit.retryAfterSeconds) } }
-				);
+				const refusal = new TRPCError({
+					code: 'TOO_MANY_REQUESTS',
+					message: 'Rate limit exceeded; retry later.'
+				});
+				return Response.json(trpcErrorBody(refusal, event.url), {
+					status: 429,
+					headers: { 'retry-after': String(limit.retryAfterSeconds) }
+				});
 			}
 			return resolve(event);
 		}

@@ -7,6 +7,7 @@
  */
 import { initTRPC, TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { getErrorShape } from '@trpc/server/unstable-core-do-not-import';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { RequestEvent } from '@sveltejs/kit';
 import { z, ZodError } from 'zod';
@@ -85,6 +86,30 @@ const t = initTRPC
 			return { ...shape, message, data: { ...data, fieldErrors } };
 		}
 	});
+
+/**
+ * tRPC's error body for `error`, for an answer made before tRPC runs (a refused bearer token, a
+ * rate limit): one shape per procedure a `/trpc/a,b?batch=1` URL names, an array for a batch.
+ */
+export function trpcErrorBody(error: TRPCError, url: URL): unknown {
+	let paths: string[];
+	try {
+		paths = decodeURIComponent(url.pathname.replace(/^\/trpc\/?/, '')).split(',');
+	} catch {
+		paths = [''];
+	}
+	const shapes = paths.map((path) => ({
+		error: getErrorShape({
+			config: t._config,
+			error,
+			type: 'unknown',
+			path,
+			input: undefined,
+			ctx: undefined
+		})
+	}));
+	return url.searchParams.get('batch') === '1' ? shapes : shapes[0];
+}
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
