@@ -8,6 +8,7 @@
 import { error, redirect, type Cookies, type Handle, type RequestEvent } from '@sveltejs/kit';
 import { TRPCError } from '@trpc/server';
 import type { Core } from '../core-types';
+import { NO_CONTENT_CSP, SECURITY_HEADERS } from '../security-headers';
 import { trpcErrorBody } from '../trpc/trpc';
 import { logger } from '../logger';
 import { getSecuritySettings } from '../services/settings.service';
@@ -18,33 +19,18 @@ import { SESSION_COOKIE, type CookieSpec } from './session';
 
 // 1. SECURITY HEADERS
 
-const PERMISSIONS_POLICY = [
-	'accelerometer=()',
-	'camera=()',
-	'geolocation=()',
-	'gyroscope=()',
-	'magnetometer=()',
-	'microphone=()',
-	'payment=()',
-	'usb=()'
-].join(', ');
-
 /** Adds the headers a bank-grade portal sends with every answer. */
 export function securityHeaders(options: { production: () => boolean }): Handle {
 	return async ({ event, resolve }) => {
 		const response = await resolve(event);
 		const headers = response.headers;
 		try {
-			headers.set('x-content-type-options', 'nosniff');
-			headers.set('referrer-policy', 'same-origin');
-			headers.set('x-frame-options', 'DENY');
-			headers.set('cross-origin-opener-policy', 'same-origin');
-			headers.set('permissions-policy', PERMISSIONS_POLICY);
+			for (const [name, value] of Object.entries(SECURITY_HEADERS)) headers.set(name, value);
 			if (options.production())
 				headers.set('strict-transport-security', 'max-age=31536000; includeSubDomains');
 			// Pages get kit.csp; anything else (JSON, errors) may not run or embed anything at all.
 			if (!headers.has('content-security-policy') && !headers.get('content-type')?.startsWith('text/html'))
-				headers.set('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+				headers.set('content-security-policy', NO_CONTENT_CSP);
 			// What a signed-in person sees must not linger in shared or back-button caches.
 			if (event.locals.session && !headers.has('cache-control'))
 				headers.set('cache-control', 'private, no-store');
