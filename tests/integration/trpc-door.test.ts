@@ -1,11 +1,16 @@
 /**
  * The SvelteKit `/trpc` door refuses a bad bearer token (401) and a principal over its rate limit
  * (429) before tRPC runs; both answers are in tRPC's error shape, one per procedure of a batch, as
- * the Node fast path's are, so that a tRPC client reads them as errors of its calls.
+ * the Node fast path's are, so that a tRPC client reads them as errors of its calls. A body over
+ * adapter-node's limit is a 413 in the same shape, not tRPC's 400 "could not parse".
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { RequestEvent } from '@sveltejs/kit';
+import { getRequest, setResponse } from '@sveltejs/kit/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate } from '$lib/server/auth/handles';
+import { trpcHandle } from '$lib/server/trpc/handle';
 import { serviceToken } from '../helpers/api';
 import { startTestCore, type TestCore } from '../helpers/core';
 
@@ -63,5 +68,61 @@ describe('the SvelteKit /trpc door', () => {
 			httpStatus: 429,
 			path: 'models.list'
 		});
+	});
+});
+
+describe('the SvelteKit /trpc door behind adapter-node’s body limit', () => {
+	const scorer = { kind: 'service', id: 'door-scorer', name: 'door', role: 'scorer' } as const;
+	let t: TestCore;
+	let server: Server;
+	let base: string;
+
+	beforeAll(async () => {
+		t = await startTestCore('pglite');
+		// adapter-node reads requests with SvelteKit's own getRequest and its BODY_SIZE_LIMIT.
+		server = createServer((req, res) => {
+			void (async () => {
+				const request = await getRequest({ request: req, base: 'http://localhost', bodySizeLimit: 1024 });
+				const event = {
+					url: new URL(request.url),
+					request,
+					locals: { core: t.core, requestId: 'door', principal: scorer, channel: 'trpc' }
+				} as unknown as RequestEvent;
+				const response = await trpcHandle({
+					event,
+					resolve: () => Promise.resolve(new Response(null, { status: 299 }))
+				});
+				await setResponse(res, response);
+			})();
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+	});
+	afterAll(async () => {
+		await new Promise((resolve) => server.close(resolve));
+		await t.dispose();
+	});
+
+	it('should answer a body over the limit with 413 in tRPC’s shape, declared or not', async () => {
+		const body = JSON.stringify({ model: 'lending-club', applicant: { note: 'x'.repeat(4096) } });
+		const declared = await fetch(`${base}/trpc/scoring.score`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body
+		});
+		expect(declared.status).toBe(413);
+		const shape = (await declared.json()) as Shape;
+		expect(shape.error.data).toMatchObject({
+			code: 'PAYLOAD_TOO_LARGE',
+			httpStatus: 413,
+			path: 'scoring.score'
+		});
+		const chunked = await fetch(`${base}/trpc/scoring.score`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: new Blob([body]).stream(),
+			duplex: 'half'
+		} as RequestInit);
+		expect(chunked.status).toBe(413);
 	});
 });
