@@ -421,4 +421,34 @@ describe.each(testDatabaseKinds())('REST API on %s', (kind) => {
 		expect(missing.status).toBe(401);
 		expect(missing.headers['www-authenticate']).toBe('Bearer realm="credible"');
 	});
+	it('should reference the applicant schemas from the score, batch and explain bodies, and declare security on every operation', async () => {
+		type Operation = {
+			security?: unknown[];
+			requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown> } }> };
+		};
+		const document = (await call({ path: '/openapi.json' })).json as {
+			paths: Record<string, Record<string, Operation>>;
+		};
+		const body = (path: string) =>
+			document.paths[path]?.post?.requestBody?.content['application/json']?.schema;
+		const refs = (schema: unknown) =>
+			JSON.stringify(schema).match(/#\/components\/schemas\/Applicant_[A-Za-z0-9_]+/g) ?? [];
+		for (const [path, field] of [
+			['/models/{model}/score', 'applicant'],
+			['/explain', 'applicant'],
+			['/models/{model}/score/batch', 'applicants']
+		] as const) {
+			expect(refs(body(path)?.properties[field]), path).toContain(
+				'#/components/schemas/Applicant_lending_club_xgb_1_0_0'
+			);
+		}
+		for (const [path, methods] of Object.entries(document.paths)) {
+			for (const [method, operation] of Object.entries(methods)) {
+				expect(Array.isArray(operation.security), `${method} ${path}`).toBe(true);
+			}
+		}
+		expect(document.paths['/health']?.get?.security).toEqual([]);
+		expect(document.paths['/oauth/token']?.post?.security).toEqual([]);
+		expect(document.paths['/models/{model}/score']?.post?.security).toEqual([{ bearer: [] }]);
+	});
 });
