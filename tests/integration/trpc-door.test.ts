@@ -7,10 +7,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RequestEvent } from '@sveltejs/kit';
+import { TRPCError } from '@trpc/server';
 import { getRequest, setResponse } from '@sveltejs/kit/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate } from '$lib/server/auth/handles';
 import { trpcHandle } from '$lib/server/trpc/handle';
+import { trpcErrorBody } from '$lib/server/trpc/trpc';
 import { serviceToken } from '../helpers/api';
 import { startTestCore, type TestCore } from '../helpers/core';
 
@@ -21,7 +23,10 @@ interface Shape {
 describe('the SvelteKit /trpc door', () => {
 	let t: TestCore;
 	let token: string;
-	const handle = authenticate({ bearer: (core) => core.auth });
+	const handle = authenticate({
+		bearer: (core) => core.auth,
+		trpcRefusal: (code, message, url) => trpcErrorBody(new TRPCError({ code, message }), url)
+	});
 	const call = async (path: string, authorization: string) => {
 		const url = new URL(`http://localhost${path}`);
 		const event = {

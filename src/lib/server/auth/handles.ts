@@ -6,10 +6,8 @@
  *   3. `guardRoutes` — each page and endpoint's rule from access.ts, before any load or action.
  */
 import { error, redirect, type Cookies, type Handle, type RequestEvent } from '@sveltejs/kit';
-import { TRPCError } from '@trpc/server';
 import type { Core } from '../core-types';
 import { NO_CONTENT_CSP, SECURITY_HEADERS } from '../security-headers';
-import { trpcErrorBody } from '../trpc/trpc';
 import { logger } from '../logger';
 import { getSecuritySettings } from '../services/settings.service';
 import { peopleAuthFor } from '../services/auth.service';
@@ -46,6 +44,11 @@ export function securityHeaders(options: { production: () => boolean }): Handle 
 export interface AuthenticateOptions {
 	/** The bearer-token checker (the core's `auth`). */
 	bearer: (core: Core) => BearerDeps;
+	/**
+	 * The body of a `/trpc` refusal in tRPC's error shape (`trpcErrorBody` of `trpc/trpc.ts`, given
+	 * by the entry point: this layer sits below the transports).
+	 */
+	trpcRefusal: (code: 'UNAUTHORIZED' | 'TOO_MANY_REQUESTS', message: string, url: URL) => unknown;
 }
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -65,8 +68,7 @@ export function authenticate(options: AuthenticateOptions): Handle {
 			const result = await authenticateBearer(options.bearer(core), authorization);
 			if (!('principal' in result)) {
 				const challenge = bearerChallenge(result.error);
-				const refusal = new TRPCError({ code: 'UNAUTHORIZED', message: challenge.json.message });
-				return Response.json(trpcErrorBody(refusal, event.url), {
+				return Response.json(options.trpcRefusal('UNAUTHORIZED', challenge.json.message, event.url), {
 					status: challenge.status,
 					headers: challenge.headers
 				});
@@ -76,11 +78,8 @@ export function authenticate(options: AuthenticateOptions): Handle {
 			// One budget per principal across the REST API and tRPC (see limits/rate-limit.ts).
 			const limit = await core.rateLimiter.consume(`${result.principal.kind}:${result.principal.id}`);
 			if (!limit.allowed) {
-				const refusal = new TRPCError({
-					code: 'TOO_MANY_REQUESTS',
-					message: 'Rate limit exceeded; retry later.'
-				});
-				return Response.json(trpcErrorBody(refusal, event.url), {
+				const message = 'Rate limit exceeded; retry later.';
+				return Response.json(options.trpcRefusal('TOO_MANY_REQUESTS', message, event.url), {
 					status: 429,
 					headers: { 'retry-after': String(limit.retryAfterSeconds) }
 				});
