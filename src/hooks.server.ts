@@ -1,5 +1,6 @@
 import type { Handle, HandleServerError, RequestEvent, ServerInit } from '@sveltejs/kit';
 import { sequence } from '@sveltejs/kit/hooks';
+import { TRPCError } from '@trpc/server';
 import { randomUUID } from 'node:crypto';
 import { getCore } from '$lib/server/core';
 import { env } from '$lib/server/env';
@@ -7,6 +8,7 @@ import { logger } from '$lib/server/logger';
 import { authenticate, guardRoutes, securityHeaders } from '$lib/server/auth/handles';
 import { ensureFirstAdmin, firstAdminNotice } from '$lib/server/services/users.service';
 import { trpcHandle } from '$lib/server/trpc/handle';
+import { trpcErrorBody } from '$lib/server/trpc/trpc';
 import { runInRequest } from '$lib/server/observability/request-context';
 import { emitRequest } from '$lib/server/observability/request-events';
 import { nameServerSpan } from '$lib/server/observability/tracing';
@@ -75,7 +77,10 @@ function reportRequest(event: RequestEvent, status: number, started: number): vo
 export const handle = sequence(
 	identify,
 	securityHeaders({ production: () => env().NODE_ENV === 'production' }),
-	authenticate({ bearer: (core) => core.auth }),
+	authenticate({
+		bearer: (core) => core.auth,
+		trpcRefusal: (code, message, url) => trpcErrorBody(new TRPCError({ code, message }), url)
+	}),
 	guardRoutes,
 	trpcHandle
 );

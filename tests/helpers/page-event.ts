@@ -59,7 +59,8 @@ export function pageEvent({ role, url, params = {}, routeId, form }: EventOption
 		isDataRequest: false,
 		fetch,
 		cookies: { get: () => undefined, getAll: () => [], set: () => undefined, delete: () => undefined },
-		setHeaders: () => undefined
+		setHeaders: () => undefined,
+		depends: () => undefined
 	};
 	return event as unknown as RequestEvent;
 }

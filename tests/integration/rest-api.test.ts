@@ -1,4 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { restDependencies } from '$lib/server/http/api';
+import { handleRest } from '$lib/server/http/rest';
+import { logger } from '$lib/server/logger';
 import { countPredictions } from '$lib/server/services/prediction-writer';
 import { batchOutput, explainOutput, scoreOutput } from '$lib/server/trpc/schemas';
 import { ROOT_FIELD } from '$lib/validation/field-errors';
@@ -256,5 +260,195 @@ describe.each(testDatabaseKinds())('REST API on %s', (kind) => {
 			token: scorer
 		});
 		expect(broken.status).toBe(400);
+	});
+	it('should answer a malformed percent-encoding in a path parameter with a field-level 400, after the rate limit, logging nothing', async () => {
+		const errors = vi.spyOn(logger, 'error');
+		try {
+			for (const path of ['/models/%', '/models/%E0%A4%A/score', '/models/%ff', '/models/%ff/performance']) {
+				const method = path.endsWith('/score') ? 'POST' : 'GET';
+				const body = method === 'POST' ? { applicant } : undefined;
+				const answer = await call({ method, path, body, token: scorer });
+				expect(answer.status, path).toBe(400);
+				const error = (
+					answer.json as { error: { requestId?: string; fieldErrors?: Record<string, string[]> } }
+				).error;
+				expect(error.requestId, path).toMatch(/^[0-9a-f-]{36}$/);
+				expect(Object.keys(error.fieldErrors ?? {}), path).toEqual(['model']);
+			}
+			expect(errors).not.toHaveBeenCalled();
+		} finally {
+			errors.mockRestore();
+		}
+		let consumed = 0;
+		const refused = await handleRest(
+			{
+				method: 'GET',
+				path: '/models/%ff',
+				query: new URLSearchParams(),
+				headers: {},
+				body: '',
+				ip: '192.0.2.1',
+				requestId: randomUUID()
+			},
+			{
+				...restDependencies(t.core),
+				rateLimit: () => {
+					consumed += 1;
+					return Promise.resolve({ allowed: false, retryAfterSeconds: 1 });
+				}
+			}
+		);
+		expect(consumed).toBe(1);
+		expect(refused.status).toBe(429);
+	});
+	it('should score with the version named by ?version= on POST score and score/batch, and 404 an unknown one', async () => {
+		const one = await call({
+			method: 'POST',
+			path: '/models/lending-club/score?version=scorecard-1.0.0',
+			body: { applicant },
+			token: scorer
+		});
+		expect(one.status).toBe(200);
+		expect((one.json as { model: { version: string } }).model.version).toBe('scorecard-1.0.0');
+		const batch = await call({
+			method: 'POST',
+			path: '/models/lending-club/score/batch?version=scorecard-1.0.0',
+			body: { applicants: [applicant] },
+			token: scorer
+		});
+		expect(batch.status).toBe(200);
+		expect((batch.json as { model: { version: string } }).model.version).toBe('scorecard-1.0.0');
+		for (const path of [
+			'/models/lending-club/score?version=nope-9',
+			'/models/lending-club/score/batch?version=nope-9'
+		]) {
+			const body = path.endsWith('batch?version=nope-9') ? { applicants: [applicant] } : { applicant };
+			expect((await call({ method: 'POST', path, body, token: scorer })).status, path).toBe(404);
+		}
+		const clash = await call({
+			method: 'POST',
+			path: '/models/lending-club/score?version=scorecard-1.0.0',
+			body: { applicant, version: 'xgb-1.0.0' },
+			token: scorer
+		});
+		expect(clash.status).toBe(400);
+		expect(Object.keys((clash.json as { error: { fieldErrors: object } }).error.fieldErrors)).toEqual([
+			'version'
+		]);
+	});
+
+	it('should answer 409 to an Idempotency-Key replayed with another version', async () => {
+		const headers = { 'Idempotency-Key': `versioned-${randomUUID()}` };
+		const first = await call({
+			method: 'POST',
+			path: '/models/lending-club/score?version=xgb-1.0.0',
+			body: { applicant },
+			token: scorer,
+			headers
+		});
+		expect(first.status).toBe(200);
+		const other = await call({
+			method: 'POST',
+			path: '/models/lending-club/score?version=scorecard-1.0.0',
+			body: { applicant },
+			token: scorer,
+			headers
+		});
+		expect(other.status).toBe(409);
+		expect((other.json as { error: { code: string } }).error.code).toBe('CONFLICT');
+		const batchHeaders = { 'Idempotency-Key': `versioned-batch-${randomUUID()}` };
+		const batch = {
+			method: 'POST',
+			path: '/models/lending-club/score/batch',
+			token: scorer,
+			headers: batchHeaders
+		};
+		expect((await call({ ...batch, body: { applicants: [applicant], version: 'xgb-1.0.0' } })).status).toBe(
+			200
+		);
+		const otherBatch = await call({
+			...batch,
+			body: { applicants: [applicant], version: 'scorecard-1.0.0' }
+		});
+		expect(otherBatch.status).toBe(409);
+		// Without a version, a replay answers what was recorded, whichever version that was.
+		const again = await call({
+			method: 'POST',
+			path: '/models/lending-club/score',
+			body: { applicant },
+			token: scorer,
+			headers
+		});
+		expect((again.json as { replayed: boolean }).replayed).toBe(true);
+	});
+	it('should refuse __proto__ in an applicant as it refuses constructor, on score and explain', async () => {
+		const fields = applicant as Record<string, unknown>;
+		for (const key of ['__proto__', 'constructor']) {
+			const body = `{"applicant":{${JSON.stringify(key)}:{"x":1},${JSON.stringify(fields).slice(1)}}`;
+			const rest = await call({
+				method: 'POST',
+				path: '/models/lending-club/score',
+				body,
+				headers: { 'content-type': 'application/json' },
+				token: scorer
+			});
+			expect(rest.status, key).toBe(400);
+			const error = (rest.json as { error: { fieldErrors: Record<string, string[]> } }).error;
+			expect(error.fieldErrors.applicant?.join(' '), key).toContain(key);
+			const explain = await call({
+				method: 'POST',
+				path: '/explain',
+				body: `{"model":"lending-club",${body.slice(1)}`,
+				headers: { 'content-type': 'application/json' },
+				token: scorer
+			});
+			expect(explain.status, key).toBe(400);
+		}
+	});
+	it('should answer a REST 401 with the RFC 6750 challenge: invalid_token for a bad token, none for a missing one', async () => {
+		const forged = `${scorer.slice(0, -4)}AAAA`;
+		for (const token of [forged, 'not-a-jwt']) {
+			const bad = await call({
+				method: 'POST',
+				path: '/models/lending-club/score',
+				body: { applicant },
+				token
+			});
+			expect(bad.status).toBe(401);
+			expect(bad.headers['www-authenticate']).toMatch(/^Bearer realm="credible", error="invalid_token"/);
+		}
+		const missing = await call({ method: 'POST', path: '/models/lending-club/score', body: { applicant } });
+		expect(missing.status).toBe(401);
+		expect(missing.headers['www-authenticate']).toBe('Bearer realm="credible"');
+	});
+	it('should reference the applicant schemas from the score, batch and explain bodies, and declare security on every operation', async () => {
+		type Operation = {
+			security?: unknown[];
+			requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown> } }> };
+		};
+		const document = (await call({ path: '/openapi.json' })).json as {
+			paths: Record<string, Record<string, Operation>>;
+		};
+		const body = (path: string) =>
+			document.paths[path]?.post?.requestBody?.content['application/json']?.schema;
+		const refs = (schema: unknown) =>
+			JSON.stringify(schema).match(/#\/components\/schemas\/Applicant_[A-Za-z0-9_]+/g) ?? [];
+		for (const [path, field] of [
+			['/models/{model}/score', 'applicant'],
+			['/explain', 'applicant'],
+			['/models/{model}/score/batch', 'applicants']
+		] as const) {
+			expect(refs(body(path)?.properties[field]), path).toContain(
+				'#/components/schemas/Applicant_lending_club_xgb_1_0_0'
+			);
+		}
+		for (const [path, methods] of Object.entries(document.paths)) {
+			for (const [method, operation] of Object.entries(methods)) {
+				expect(Array.isArray(operation.security), `${method} ${path}`).toBe(true);
+			}
+		}
+		expect(document.paths['/health']?.get?.security).toEqual([]);
+		expect(document.paths['/oauth/token']?.post?.security).toEqual([]);
+		expect(document.paths['/models/{model}/score']?.post?.security).toEqual([{ bearer: [] }]);
 	});
 });

@@ -349,7 +349,8 @@ describe.each(testDatabaseKinds())('service accounts and tokens on %s', (kind) =
 			const { clientId, clientSecret } = await createAccount();
 			const attempt = (secret: string) =>
 				tokenRequest(form({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }));
-			for (let i = 0; i < 4; i++) expect((await attempt('wrong')).status).toBe(401);
+			// Three failures are allowed; the fourth attempt is refused.
+			for (let i = 0; i < 3; i++) expect((await attempt('wrong')).status).toBe(401);
 			const throttled = await attempt(clientSecret);
 			expect(throttled.status).toBe(429);
 			expect(throttled.json).toMatchObject({ error: 'slow_down' });
@@ -381,9 +382,26 @@ describe.each(testDatabaseKinds())('service accounts and tokens on %s', (kind) =
 				tokenRequest(form({ grant_type: 'client_credentials', client_id: id, client_secret: secret }), {
 					ip
 				});
-			for (let i = 0; i < 3; i++) expect((await attempt(`svc_${'0'.repeat(23)}${i}`, 'x')).status).toBe(401);
+			for (let i = 0; i < 2; i++) expect((await attempt(`svc_${'0'.repeat(23)}${i}`, 'x')).status).toBe(401);
 			expect((await attempt(clientId, clientSecret)).status).toBe(429);
 			expect((await attempt(clientId, clientSecret, '192.0.2.10')).status).toBe(200);
+		});
+
+		it('should let exactly 10 failures per client and 50 per IP address through by default, as docs/api-access.md says', async () => {
+			auth = createApiAuth({ db: database.db, config, now: clock });
+			const { clientId, clientSecret } = await createAccount();
+			const attempt = (id: string, secret: string, ip: string) =>
+				tokenRequest(form({ grant_type: 'client_credentials', client_id: id, client_secret: secret }), {
+					ip
+				});
+			for (let i = 0; i < 10; i++) expect((await attempt(clientId, 'wrong', '192.0.2.20')).status).toBe(401);
+			expect((await attempt(clientId, clientSecret, '192.0.2.21')).status).toBe(429);
+			for (let i = 0; i < 50; i++) {
+				const status = (await attempt(`svc_${String(i).padStart(24, '0')}`, 'x', '192.0.2.30')).status;
+				expect(status, `failure ${i + 1}`).toBe(401);
+			}
+			const other = await createAccount();
+			expect((await attempt(other.clientId, other.clientSecret, '192.0.2.30')).status).toBe(429);
 		});
 	});
 

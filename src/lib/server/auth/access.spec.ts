@@ -25,6 +25,8 @@ describe('stageOf', () => {
 describe('safeReturnPath', () => {
 	it('should keep same-site paths and drop anything that could leave the site', () => {
 		expect(safeReturnPath('/admin/users?q=ana')).toBe('/admin/users?q=ana');
+		expect(safeReturnPath('/к?q=ü')).toBe('/%D0%BA?q=%C3%BC');
+		expect(safeReturnPath('/%D0%BA')).toBe('/%D0%BA');
 		for (const bad of [
 			'//evil.example',
 			'/\\evil.example',

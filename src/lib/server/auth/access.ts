@@ -193,9 +193,16 @@ export function stageOf({ user, session, requireTwoFactorForAll }: StageInput): 
 	return 'active';
 }
 
-/** A same-site path to return to after signing in, or null (no open redirects). */
+const RETURN_BASE = 'http://return.invalid';
+
+/**
+ * A same-site path to return to after signing in, or null (no open redirects). Percent-encoded
+ * (`/к` becomes `/%D0%BA`): it goes back in a `Location` header, which holds ASCII only.
+ */
 export function safeReturnPath(value: string | null | undefined): string | null {
 	if (!value || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return null;
 	if (value.length > 1000 || [...value].some((char) => char.charCodeAt(0) < 32)) return null;
-	return value;
+	const url = new URL(value, RETURN_BASE);
+	if (url.origin !== RETURN_BASE) return null;
+	return url.pathname + url.search + url.hash;
 }

@@ -48,12 +48,10 @@ const ALLOWED: RateDecision = Object.freeze({ allowed: true });
 
 /** Creates the throttle; in Redis when a client is given, else in memory. */
 export function createExchangeThrottle(options: ExchangeThrottleOptions = {}): ExchangeThrottle {
-	const byClient = limiter(
-		options.perClient ?? DEFAULT_PER_CLIENT,
-		'credible:throttle:client',
-		options.redis
-	);
-	const byIp = limiter(options.perIp ?? DEFAULT_PER_IP, 'credible:throttle:ip', options.redis);
+	const perClient = options.perClient ?? DEFAULT_PER_CLIENT;
+	const perIp = options.perIp ?? DEFAULT_PER_IP;
+	const byClient = limiter(perClient, 'credible:throttle:client', options.redis);
+	const byIp = limiter(perIp, 'credible:throttle:ip', options.redis);
 	const ipKey = (ip: string | null) => ip ?? 'unknown';
 
 	return {
@@ -66,7 +64,10 @@ export function createExchangeThrottle(options: ExchangeThrottleOptions = {}): E
 			return ms > 0 ? refused(ms) : ALLOWED;
 		},
 		async recordFailure(clientId, ip) {
-			await Promise.all([clientId ? penalise(byClient, clientId) : undefined, penalise(byIp, ipKey(ip))]);
+			await Promise.all([
+				clientId ? penalise(byClient, clientId, perClient) : undefined,
+				penalise(byIp, ipKey(ip), perIp)
+			]);
 		},
 		async recordSuccess(clientId) {
 			await byClient.delete(clientId).catch(storeFailed);
@@ -95,16 +96,21 @@ function limiter(rule: ThrottleRule, keyPrefix: string, redis: Redis | undefined
 async function blockedFor(limit: RateLimiterAbstract, key: string): Promise<number> {
 	try {
 		const state = await limit.get(key);
-		return state && state.consumedPoints > limit.points ? Math.max(state.msBeforeNext, 1) : 0;
+		return state && state.consumedPoints >= limit.points ? Math.max(state.msBeforeNext, 1) : 0;
 	} catch (error) {
 		storeFailed(error);
 		return 0;
 	}
 }
 
-async function penalise(limit: RateLimiterAbstract, key: string): Promise<void> {
+/**
+ * Counts a failure; the one that reaches the rule's `failures` starts the block (the limiter
+ * itself would block only on the next one, letting one failure too many through).
+ */
+async function penalise(limit: RateLimiterAbstract, key: string, rule: ThrottleRule): Promise<void> {
 	try {
-		await limit.consume(key);
+		const state = await limit.consume(key);
+		if (state.consumedPoints >= limit.points) await limit.block(key, rule.blockSeconds);
 	} catch (error) {
 		// Going over the limit rejects with the counter state: expected, the block is now set.
 		if (!(error instanceof RateLimiterRes)) storeFailed(error);

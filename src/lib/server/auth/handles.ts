@@ -7,6 +7,7 @@
  */
 import { error, redirect, type Cookies, type Handle, type RequestEvent } from '@sveltejs/kit';
 import type { Core } from '../core-types';
+import { NO_CONTENT_CSP, SECURITY_HEADERS } from '../security-headers';
 import { logger } from '../logger';
 import { getSecuritySettings } from '../services/settings.service';
 import { peopleAuthFor } from '../services/auth.service';
@@ -16,33 +17,18 @@ import { SESSION_COOKIE, type CookieSpec } from './session';
 
 // 1. SECURITY HEADERS
 
-const PERMISSIONS_POLICY = [
-	'accelerometer=()',
-	'camera=()',
-	'geolocation=()',
-	'gyroscope=()',
-	'magnetometer=()',
-	'microphone=()',
-	'payment=()',
-	'usb=()'
-].join(', ');
-
 /** Adds the headers a bank-grade portal sends with every answer. */
 export function securityHeaders(options: { production: () => boolean }): Handle {
 	return async ({ event, resolve }) => {
 		const response = await resolve(event);
 		const headers = response.headers;
 		try {
-			headers.set('x-content-type-options', 'nosniff');
-			headers.set('referrer-policy', 'same-origin');
-			headers.set('x-frame-options', 'DENY');
-			headers.set('cross-origin-opener-policy', 'same-origin');
-			headers.set('permissions-policy', PERMISSIONS_POLICY);
+			for (const [name, value] of Object.entries(SECURITY_HEADERS)) headers.set(name, value);
 			if (options.production())
 				headers.set('strict-transport-security', 'max-age=31536000; includeSubDomains');
 			// Pages get kit.csp; anything else (JSON, errors) may not run or embed anything at all.
 			if (!headers.has('content-security-policy') && !headers.get('content-type')?.startsWith('text/html'))
-				headers.set('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+				headers.set('content-security-policy', NO_CONTENT_CSP);
 			// What a signed-in person sees must not linger in shared or back-button caches.
 			if (event.locals.session && !headers.has('cache-control'))
 				headers.set('cache-control', 'private, no-store');
@@ -58,6 +44,11 @@ export function securityHeaders(options: { production: () => boolean }): Handle 
 export interface AuthenticateOptions {
 	/** The bearer-token checker (the core's `auth`). */
 	bearer: (core: Core) => BearerDeps;
+	/**
+	 * The body of a `/trpc` refusal in tRPC's error shape (`trpcErrorBody` of `trpc/trpc.ts`, given
+	 * by the entry point: this layer sits below the transports).
+	 */
+	trpcRefusal: (code: 'UNAUTHORIZED' | 'TOO_MANY_REQUESTS', message: string, url: URL) => unknown;
 }
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -77,17 +68,21 @@ export function authenticate(options: AuthenticateOptions): Handle {
 			const result = await authenticateBearer(options.bearer(core), authorization);
 			if (!('principal' in result)) {
 				const challenge = bearerChallenge(result.error);
-				return Response.json(challenge.json, { status: challenge.status, headers: challenge.headers });
+				return Response.json(options.trpcRefusal('UNAUTHORIZED', challenge.json.message, event.url), {
+					status: challenge.status,
+					headers: challenge.headers
+				});
 			}
 			// Bearer requests never fall back to the cookie: one request, one identity.
 			event.locals.principal = result.principal;
 			// One budget per principal across the REST API and tRPC (see limits/rate-limit.ts).
 			const limit = await core.rateLimiter.consume(`${result.principal.kind}:${result.principal.id}`);
 			if (!limit.allowed) {
-				return Response.json(
-					{ error: 'too_many_requests', message: 'Rate limit exceeded; retry later.' },
-					{ status: 429, headers: { 'retry-after': String(limit.retryAfterSeconds) } }
-				);
+				const message = 'Rate limit exceeded; retry later.';
+				return Response.json(options.trpcRefusal('TOO_MANY_REQUESTS', message, event.url), {
+					status: 429,
+					headers: { 'retry-after': String(limit.retryAfterSeconds) }
+				});
 			}
 			return resolve(event);
 		}

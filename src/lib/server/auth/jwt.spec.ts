@@ -142,6 +142,34 @@ describe('access tokens', () => {
 		expect((await tokens.verifyAccessToken(await sign(base, JWT_AUDIENCE, JWT_ISSUER))).ok).toBe(true);
 	});
 
+	it('should refuse a genuine signature issued in the future or living longer than the configured lifetime', async () => {
+		const time = clock();
+		const tokens = createAccessTokens({ secret, ttlSeconds: 900, now: time.now });
+		const nowSeconds = Math.floor(time.now() / 1000);
+		const sign = (iat: number, exp: number) =>
+			new SignJWT({ role: 'scorer', name: 'n' })
+				.setProtectedHeader({ alg: 'HS256' })
+				.setSubject(subject.id)
+				.setJti(`j-${iat}-${exp}`)
+				.setIssuedAt(iat)
+				.setExpirationTime(exp)
+				.setAudience(JWT_AUDIENCE)
+				.setIssuer(JWT_ISSUER)
+				.sign(secret);
+		// Issued an hour from now, valid for the usual 15 minutes after that.
+		expect(await tokens.verifyAccessToken(await sign(nowSeconds + 3600, nowSeconds + 4500))).toEqual({
+			ok: false,
+			error: 'invalid'
+		});
+		// Issued now, valid for ten years.
+		expect(await tokens.verifyAccessToken(await sign(nowSeconds, nowSeconds + 10 * 365 * 86_400))).toEqual({
+			ok: false,
+			error: 'invalid'
+		});
+		// Within the clock tolerance, and exactly the configured lifetime: accepted.
+		expect((await tokens.verifyAccessToken(await sign(nowSeconds + 3, nowSeconds + 903))).ok).toBe(true);
+	});
+
 	it('should refuse a key shorter than 32 bytes', () => {
 		expect(() => createAccessTokens({ secret: new Uint8Array(16), ttlSeconds: 900 })).toThrow(/32 bytes/);
 	});

@@ -120,7 +120,11 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
 					clockTolerance: CLOCK_TOLERANCE_SECONDS,
 					currentDate: new Date(now())
 				});
-				const { sub, jti, role, name, exp } = payload;
+				const { sub, jti, role, name, exp, iat } = payload;
+				// We never issue a token dated in the future or living longer than `ttlSeconds`; one
+				// that does, correctly signed, would mean a leaked key or a forged clock: refused.
+				if (typeof iat !== 'number' || typeof exp !== 'number') return INVALID;
+				if (iat > now() / 1000 + CLOCK_TOLERANCE_SECONDS || exp - iat > ttlSeconds) return INVALID;
 				// The signature proves we issued it, but a claim of the wrong shape is still refused:
 				// it would mean a bug or a leaked key, and `admin` is never a service account's role.
 				if (typeof sub !== 'string' || typeof jti !== 'string' || typeof name !== 'string') return INVALID;
@@ -128,7 +132,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
 				// Frozen: a remembered outcome is shared by every request that presents this token.
 				const principal: Principal = Object.freeze({ kind: 'service', id: sub, name, role: role as Role });
 				const check = Object.freeze({ ok: true, principal, jti } as const);
-				if (typeof exp === 'number') remember(token, check, exp);
+				remember(token, check, exp);
 				return check;
 			} catch (error) {
 				return error instanceof errors.JWTExpired ? EXPIRED : INVALID;

@@ -35,7 +35,9 @@ export function restDependencies(core: Core): RestDependencies {
 			// No header: anonymous (public routes answer, protected ones say 401 themselves).
 			if (!authorization) return { principal: null };
 			const result = await authenticateBearer(core.auth, authorization);
-			return 'principal' in result ? result : { error: bearerChallenge(result.error).json.message };
+			if ('principal' in result) return result;
+			const challenge = bearerChallenge(result.error);
+			return { error: challenge.json.message, challenge: challenge.headers['www-authenticate'] ?? '' };
 		},
 		rateLimit: (key) => core.rateLimiter.consume(key)
 	};

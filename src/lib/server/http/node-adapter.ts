@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isMetricsPath } from '../observability/metrics-endpoint';
+import { setSecurityHeaders } from '../security-headers';
 import { runInRequest } from '../observability/request-context';
 import { API_PREFIX, type RestRequest, type RestResponse } from './rest';
 import { directCall, type DirectCall, type TrpcFastRequest } from './trpc-fast';
@@ -59,6 +60,8 @@ export function createFastPath(
 		const url = req.url ?? '/';
 		const trpc = options.trpc && next ? directCall(req, url) : null;
 		if (trpc && options.trpc && next) {
+			// Kept when a call is handed on to SvelteKit, whose handle sets the same values.
+			setSecurityHeaders(res);
 			const serveTrpc = options.trpc;
 			const requestId = requestIdOf(req);
 			const request: TrpcFastRequest = {
@@ -79,6 +82,7 @@ export function createFastPath(
 			options.metrics(req, res);
 			return true;
 		}
+		setSecurityHeaders(res);
 		const requestId = requestIdOf(req);
 		void runInRequest(requestId, headerOf(req, 'traceparent'), () =>
 			serve(req, res, url, requestId, options)

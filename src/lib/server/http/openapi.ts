@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { generateOpenApiDocument } from 'trpc-to-openapi';
 import { appRouter } from '../trpc/root';
 import type { ModelRegistry } from '../services/models.service';
+import type { Meta } from '../trpc/trpc';
 import { API_PREFIX, restRoutes } from './rest';
 
 type Document = ReturnType<typeof generateOpenApiDocument>;
@@ -25,22 +26,66 @@ export function openApiDocument(registry: ModelRegistry): Document {
 		baseUrl: API_PREFIX,
 		securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }
 	});
+	// The project's licence (package.json), which linters expect the document to state.
+	document.info.license = { name: 'MIT', url: 'https://opensource.org/licenses/MIT' };
 	document.paths ??= {};
 	document.paths['/oauth/token'] = tokenPath as unknown as NonNullable<Document['paths']>[string];
 	describeFiles(document);
 	document.components ??= {};
 	document.components.schemas ??= {};
 	// Each model's applicant, generated from its manifest, so clients can validate before calling.
+	const applicants: string[] = [];
 	for (const version of registry.all()) {
 		if (version.status === 'registered' || version.status === 'retired') continue;
 		const name = `Applicant_${version.key.replace(/[^A-Za-z0-9]+/g, '_')}`;
+		applicants.push(name);
 		document.components.schemas[name] = z.toJSONSchema(version.applicantSchema, {
 			io: 'input',
 			unrepresentable: 'any'
 		}) as never;
 	}
+	referenceApplicants(document, applicants);
+	declareSecurity(document);
 	cached = { registry, document };
 	return document;
+}
+
+/**
+ * The bodies that carry applicants name their types: any of the served models' applicant schemas
+ * (the model is a path or body parameter, so one operation serves them all). A generated client
+ * then gets the fields instead of an empty object.
+ */
+function referenceApplicants(document: Document, names: readonly string[]): void {
+	if (names.length === 0) return;
+	const anyApplicant = {
+		anyOf: names.map((name) => ({ $ref: `#/components/schemas/${name}` })),
+		description:
+			'Feature name → value, as the schema of the model (and version) scored; see GET /models/{model}.'
+	};
+	const bodyOf = (path: string) =>
+		(
+			document.paths?.[path]?.post?.requestBody as
+				{ content?: Record<string, { schema?: { properties?: Record<string, unknown> } }> } | undefined
+		)?.content?.['application/json']?.schema?.properties;
+	for (const path of ['/models/{model}/score', '/explain']) {
+		const properties = bodyOf(path);
+		if (properties?.applicant) properties.applicant = anyApplicant;
+	}
+	const batch = bodyOf('/models/{model}/score/batch');
+	if (batch?.applicants) batch.applicants = { ...batch.applicants, items: anyApplicant };
+}
+
+/** Every operation states its security: none for public ones (and the token endpoint), else a bearer token. */
+function declareSecurity(document: Document): void {
+	const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { meta?: Meta } }>;
+	for (const route of restRoutes()) {
+		const operation = document.paths?.[route.path]?.[route.method.toLowerCase() as 'get'];
+		if (!operation) continue;
+		const access = procedures[route.procedure]?._def.meta?.access;
+		operation.security = access === 'public' ? [] : [{ bearer: [] }];
+	}
+	const token = document.paths?.['/oauth/token']?.post;
+	if (token) token.security = [];
 }
 
 /**

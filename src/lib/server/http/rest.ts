@@ -37,8 +37,14 @@ export interface RestResponse {
 	body: string | Uint8Array<ArrayBuffer>;
 }
 
-/** Outcome of authenticating a request's `Authorization` header. */
-export type Authentication = { principal: Principal | null } | { error: string };
+/**
+ * Outcome of authenticating a request's `Authorization` header; a refusal carries the 401's
+ * message and its `WWW-Authenticate` challenge (RFC 6750 §3).
+ */
+export type Authentication = { principal: Principal | null } | { error: string; challenge: string };
+
+/** The challenge of a 401 that names no token error: no token was sent. */
+const NO_TOKEN_CHALLENGE = 'Bearer realm="credible"';
 
 export interface RestDependencies {
 	core: Core;
@@ -83,19 +89,29 @@ function splitPath(path: string): string[] {
 	return path.split('/').filter((segment) => segment.length > 0);
 }
 
-function match(
-	method: string,
-	path: string
-): { route: Route; params: Record<string, string> } | 'method' | null {
+interface Match {
+	route: Route;
+	params: Record<string, string>;
+	/** Parameters whose percent-encoding is malformed (`%ff`, `%E0%A4%A`): a 400 naming them. */
+	malformed: string[];
+}
+
+function match(method: string, path: string): Match | 'method' | null {
 	const segments = splitPath(path);
 	let methodMismatch = false;
 	for (const route of routes()) {
 		if (route.segments.length !== segments.length) continue;
 		const params: Record<string, string> = {};
+		const malformed: string[] = [];
 		const matched = route.segments.every((expected, index) => {
 			const actual = segments[index] ?? '';
 			if (expected.startsWith('{') && expected.endsWith('}')) {
-				params[expected.slice(1, -1)] = decodeURIComponent(actual);
+				const name = expected.slice(1, -1);
+				try {
+					params[name] = decodeURIComponent(actual);
+				} catch {
+					malformed.push(name);
+				}
 				return true;
 			}
 			return expected.toLowerCase() === actual.toLowerCase();
@@ -105,7 +121,7 @@ function match(
 			methodMismatch = true;
 			continue;
 		}
-		return { route, params };
+		return { route, params, malformed };
 	}
 	return methodMismatch ? 'method' : null;
 }
@@ -168,14 +184,17 @@ function parseBody(request: RestRequest): Parsed {
 
 function buildInput(request: RestRequest, route: Route, params: Record<string, string>): Parsed {
 	let input: Record<string, unknown>;
+	// A POST takes the query string too (`/models/{model}/score?version=…`), as fields of the body.
+	let fromUrl: [string, string][] = Object.entries(params);
 	if (route.method === 'GET' || route.method === 'DELETE') {
 		input = Object.fromEntries(request.query.entries());
 	} else {
 		const body = parseBody(request);
 		if (!body.ok) return body;
 		input = body.value;
+		fromUrl = [...request.query.entries(), ...fromUrl];
 	}
-	for (const [name, value] of Object.entries(params)) {
+	for (const [name, value] of fromUrl) {
 		// A body that names another model than the URL is a client bug, not something to guess about.
 		if (input[name] !== undefined && input[name] !== value) {
 			return {
@@ -211,6 +230,8 @@ function errorResponse(error: unknown, requestId: string, procedurePath: string)
 	const retryAfter = retryAfterOf(trpcError);
 	const headers: Record<string, string> =
 		retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) };
+	// A protected route called without a token.
+	if (status === 401) headers['www-authenticate'] = NO_TOKEN_CHALLENGE;
 	const message = fieldErrors ? 'The request has invalid fields.' : trpcError.message;
 	return problem(status, trpcError.code, message, requestId, { fieldErrors, headers });
 }
@@ -235,7 +256,7 @@ export async function handleRest(request: RestRequest, deps: RestDependencies): 
 	const authentication = await deps.authenticate(request.headers.authorization);
 	if ('error' in authentication) {
 		return problem(401, 'UNAUTHORIZED', authentication.error, request.requestId, {
-			headers: { 'www-authenticate': 'Bearer realm="credible"' }
+			headers: { 'www-authenticate': authentication.challenge }
 		});
 	}
 	const { principal } = authentication;
@@ -248,6 +269,12 @@ export async function handleRest(request: RestRequest, deps: RestDependencies): 
 		});
 	}
 
+	if (found.malformed.length > 0) {
+		const fieldErrors = Object.fromEntries(
+			found.malformed.map((name) => [name, ['Malformed percent-encoding in the URL.']])
+		);
+		return problem(400, 'BAD_REQUEST', 'The request has invalid fields.', request.requestId, { fieldErrors });
+	}
 	const input = buildInput(request, route, params);
 	if (!input.ok) return input.response;
 

@@ -6,6 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { logger } from '../logger';
+import { setSecurityHeaders } from '../security-headers';
 import { scrapeMetrics } from './metrics';
 
 export const METRICS_PATH = '/metrics';
@@ -19,6 +20,7 @@ function digest(value: string): Buffer {
 export function metricsRequestHandler(token?: string): (req: IncomingMessage, res: ServerResponse) => void {
 	const expected = token ? digest(`Bearer ${token}`) : undefined;
 	return (req, res) => {
+		setSecurityHeaders(res);
 		if (req.method !== 'GET' && req.method !== 'HEAD') {
 			res.writeHead(405, { allow: 'GET, HEAD' }).end();
 			return;

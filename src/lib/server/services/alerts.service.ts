@@ -16,6 +16,7 @@ import {
 	type AlertSeverity
 } from '../db/schema';
 import { domainErrors, ValidationFailed } from '../errors';
+import { boundedInstant } from '../../validation/dates';
 import { toFieldErrors } from '../../validation/field-errors';
 import { recordAudit, type AuditActor } from './audit.service';
 
@@ -121,7 +122,7 @@ export const alertQuerySchema = z.object({
 	status: z.enum(alertStatuses).optional(),
 	rule: z.enum(alertRules).optional(),
 	/** Alerts raised before this time (the `raisedAt` of the last alert of the previous page). */
-	before: z.coerce.date().optional(),
+	before: boundedInstant.optional(),
 	limit: z.coerce.number().int().min(1).max(200).default(50)
 });
 export type AlertQuery = z.input<typeof alertQuerySchema>;

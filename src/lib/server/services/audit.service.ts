@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Database } from '../db';
 import { auditLog, type ActorKind, type AuditEntry } from '../db/schema';
 import { ValidationFailed } from '../errors';
+import { boundedInstant, withinRange } from '../../validation/dates';
 import { toFieldErrors } from '../../validation/field-errors';
 
 /** Who acted. A `Principal` (user or service) fits as it is; the CLI and jobs use `kind: 'system'`. */
@@ -64,9 +65,9 @@ function redact(value: Record<string, unknown>, depth = 0): Record<string, unkno
 /** Filters of `listAudit`, validated (use it as a tRPC input or to parse a query string). */
 export const auditQuerySchema = z.object({
 	/** Inclusive lower bound on `at`. */
-	from: z.coerce.date().optional(),
+	from: boundedInstant.optional(),
 	/** Exclusive upper bound on `at`. */
-	to: z.coerce.date().optional(),
+	to: boundedInstant.optional(),
 	/** Exact actor id (user or service-account id, or `cli`). */
 	actor: z.string().min(1).max(200).optional(),
 	/** Exact action, e.g. `auth.token_denied`. */
@@ -131,7 +132,11 @@ export async function listAudit(db: Pick<Database, 'select'>, query: AuditQuery)
 /** `at` as an ISO string with microseconds, independent of the session's DateStyle and TimeZone. */
 const EXACT_AT = sql`to_char(${auditLog.at} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
-const cursorSchema = z.tuple([z.iso.datetime({ precision: 6 }), z.number().int().positive()]);
+// A cursor is made here, but comes back from the client: its position must be one the database holds.
+const cursorSchema = z.tuple([
+	z.iso.datetime({ precision: 6 }).refine(withinRange),
+	z.number().int().positive()
+]);
 
 function encodeCursor(at: string, id: number): string {
 	return Buffer.from(JSON.stringify([at, id])).toString('base64url');

@@ -7,6 +7,7 @@
 import { and, desc, eq, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Manifest } from '$inference/manifest';
+import { isoDay, withinRange } from '$lib/validation/dates';
 import { toFieldErrors } from '$lib/validation/field-errors';
 import type { Database } from '../db';
 import {
@@ -28,9 +29,7 @@ import { storedShap } from './stored-shap';
 const DAY_MS = 86_400_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const day = z.iso
-	.date({ error: 'Use a date like 2025-01-31.' })
-	.transform((value) => new Date(`${value}T00:00:00Z`));
+const day = isoDay.transform((value) => new Date(`${value}T00:00:00Z`));
 
 /** Blank URL parameters mean "no filter". */
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -411,7 +410,8 @@ async function resolveRequester(db: Database, value: string): Promise<string> {
 /** `created_at` as an ISO string with microseconds, independent of the session's settings. */
 const EXACT_AT = sql`to_char(${predictions.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
-const cursorSchema = z.tuple([z.iso.datetime({ precision: 6 }), z.uuid()]);
+// A cursor is made here, but comes back from the client: its position must be one the database holds.
+const cursorSchema = z.tuple([z.iso.datetime({ precision: 6 }).refine(withinRange), z.uuid()]);
 
 function encodeCursor(at: string, id: string): string {
 	return Buffer.from(JSON.stringify([at, id])).toString('base64url');

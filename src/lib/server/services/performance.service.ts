@@ -27,17 +27,13 @@ import {
 	type CalibrationRow
 } from '../monitoring/performance/calibration';
 import type { ModelRegistry } from './models.service';
+import { isoDay } from '$lib/validation/dates';
 
 const DAY_MS = 86_400_000;
 /** More periods than this in one answer is refused: narrow the range or choose a wider window. */
 export const MAX_PERIODS = 1000;
 export const windowUnits = ['day', 'week', 'month'] as const;
 export type WindowUnit = (typeof windowUnits)[number];
-
-/** A UTC day, kept far inside what both JavaScript and PostgreSQL timestamps hold. */
-const day = z.iso
-	.date({ error: 'Use a date like 2025-01-31.' })
-	.refine((value) => value >= '1900-01-01' && value <= '2999-12-31', 'A day from 1900-01-01 to 2999-12-31.');
 
 /**
  * The query: a model, optionally one version (else every version with predictions in range),
@@ -55,8 +51,8 @@ export const performanceInput = z
 			.trim()
 			.regex(/^[a-z0-9][a-z0-9.-]{0,63}$/, 'Not a model version.')
 			.optional(),
-		from: day.optional().describe('First day of decision (UTC), inclusive, YYYY-MM-DD.'),
-		to: day.optional().describe('Last day of decision (UTC), inclusive, YYYY-MM-DD.'),
+		from: isoDay.optional().describe('First day of decision (UTC), inclusive, YYYY-MM-DD.'),
+		to: isoDay.optional().describe('Last day of decision (UTC), inclusive, YYYY-MM-DD.'),
 		by: z
 			.enum(['vintage', 'window'], { error: 'Choose vintage or window.' })
 			.default('vintage')

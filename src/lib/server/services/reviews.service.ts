@@ -24,6 +24,7 @@ import {
 } from '../db/schema';
 import { PredictionNotFound, ValidationFailed } from '../errors';
 import { recordAudit } from './audit.service';
+import { boundedInstant } from '../../validation/dates';
 
 export const reviewInputSchema = z.strictObject({
 	predictionId: z.uuid({ error: 'Not a prediction id.' }),
@@ -115,8 +116,8 @@ export async function reviewsOf(db: Database, predictionId: string): Promise<Rev
 
 export const overrideQuerySchema = z
 	.strictObject({
-		from: z.coerce.date({ error: 'Not a date.' }).optional(),
-		to: z.coerce.date({ error: 'Not a date.' }).optional()
+		from: boundedInstant.optional(),
+		to: boundedInstant.optional()
 	})
 	.refine((f) => !f.from || !f.to || f.to > f.from, {
 		message: 'The end is before the start.',

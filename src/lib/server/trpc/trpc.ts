@@ -7,13 +7,15 @@
  */
 import { initTRPC, TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { getErrorShape } from '@trpc/server/unstable-core-do-not-import';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { RequestEvent } from '@sveltejs/kit';
 import { z, ZodError } from 'zod';
 import type { Principal } from '../auth/principal';
 import type { Core } from '../core-types';
 import type { Channel, Role } from '../db/schema';
-import { toFieldErrors, type FieldErrors } from '$lib/validation/field-errors';
+import { ROOT_FIELD, toFieldErrors, type FieldErrors } from '$lib/validation/field-errors';
+import { fieldsWithNul } from '$lib/validation/nul';
 import { DomainError, toTRPCError, ValidationFailed } from '../errors';
 import { emitRequest } from '../observability/request-events';
 import { inSpan } from '../observability/tracing';
@@ -85,6 +87,30 @@ const t = initTRPC
 		}
 	});
 
+/**
+ * tRPC's error body for `error`, for an answer made before tRPC runs (a refused bearer token, a
+ * rate limit): one shape per procedure a `/trpc/a,b?batch=1` URL names, an array for a batch.
+ */
+export function trpcErrorBody(error: TRPCError, url: URL): unknown {
+	let paths: string[];
+	try {
+		paths = decodeURIComponent(url.pathname.replace(/^\/trpc\/?/, '')).split(',');
+	} catch {
+		paths = [''];
+	}
+	const shapes = paths.map((path) => ({
+		error: getErrorShape({
+			config: t._config,
+			error,
+			type: 'unknown',
+			path,
+			input: undefined,
+			ctx: undefined
+		})
+	}));
+	return url.searchParams.get('batch') === '1' ? shapes : shapes[0];
+}
+
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const middleware = t.middleware;
@@ -109,6 +135,21 @@ const baseProcedure = t.procedure.use(async ({ ctx, path, next }) => {
 	}
 });
 
+/**
+ * A string with a NUL character, which no PostgreSQL text column or parameter holds, is a
+ * field-level 400 before the procedure runs (`$lib/validation/nul.ts`).
+ */
+const textInput = t.middleware(async ({ getRawInput, next }) => {
+	const fields = fieldsWithNul(await getRawInput());
+	if (fields.length > 0) {
+		const message = 'Must not contain a NUL character (U+0000).';
+		throw toTRPCError(
+			new ValidationFailed(Object.fromEntries(fields.map((field) => [field || ROOT_FIELD, [message]])))
+		);
+	}
+	return next();
+});
+
 function mapDomainErrors<R extends { ok: boolean; error?: unknown }>(result: R): R {
 	if (!result.ok && result.error instanceof TRPCError && result.error.cause instanceof DomainError) {
 		throw toTRPCError(result.error.cause);
@@ -121,7 +162,7 @@ function emitCall(path: string, status: number, started: number): void {
 }
 
 /** Anyone, signed in or not. */
-export const publicProcedure = baseProcedure.meta({ access: 'public' });
+export const publicProcedure = baseProcedure.use(textInput).meta({ access: 'public' });
 
 /**
  * The access rule of a procedure applied to a principal: the error to throw, or null when it may
@@ -135,10 +176,13 @@ export function accessError(access: Access | undefined, principal: Principal | n
 }
 
 /** Any authenticated principal. */
-export const protectedProcedure = baseProcedure.meta({ access: 'authenticated' }).use(({ ctx, next }) => {
-	if (!ctx.principal) throw accessError('authenticated', null) ?? new TRPCError({ code: 'UNAUTHORIZED' });
-	return next({ ctx: { ...ctx, principal: ctx.principal } });
-});
+export const protectedProcedure = baseProcedure
+	.meta({ access: 'authenticated' })
+	.use(({ ctx, next }) => {
+		if (!ctx.principal) throw accessError('authenticated', null) ?? new TRPCError({ code: 'UNAUTHORIZED' });
+		return next({ ctx: { ...ctx, principal: ctx.principal } });
+	})
+	.use(textInput);
 
 /** Principals holding one of `roles`; everyone else gets 403 (401 when anonymous). */
 export function roleProcedure(...roles: readonly Role[]) {

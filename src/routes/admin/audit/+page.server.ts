@@ -1,6 +1,9 @@
 import { TRPCError } from '@trpc/server';
+import { ZodError } from 'zod';
 import { ValidationFailed } from '$lib/server/errors';
+import { toFieldErrors } from '$lib/validation/field-errors';
 import { callerFor } from '$lib/server/trpc/caller';
+import { isoDay } from '$lib/validation/dates';
 import type { PageServerLoad } from './$types';
 
 /** Actions recorded by Credible itself, offered as suggestions (any action may be searched). */
@@ -54,10 +57,8 @@ export const load: PageServerLoad = async (event) => {
 		if (match) actorId = match.id;
 		else fieldErrors.actor = ['No user has this e-mail address.'];
 	}
-	const from = parseDay(filters.from);
-	const to = parseDay(filters.to);
-	if (filters.from && !from) fieldErrors.from = ['Use a date like 2025-01-31.'];
-	if (filters.to && !to) fieldErrors.to = ['Use a date like 2025-01-31.'];
+	const from = parseDay(filters.from, 'from', fieldErrors);
+	const to = parseDay(filters.to, 'to', fieldErrors);
 	if (from && to && to < from) fieldErrors.to = ['The end is before the start.'];
 
 	// Links keep the filters: `newest` drops the cursor, `older` moves it one page on.
@@ -89,12 +90,17 @@ export const load: PageServerLoad = async (event) => {
 		const cause = error instanceof TRPCError ? error.cause : error;
 		if (cause instanceof ValidationFailed)
 			return { ...base, fieldErrors: cause.fieldErrors, entries: [], older: null };
+		if (cause instanceof ZodError)
+			return { ...base, fieldErrors: toFieldErrors(cause.issues), entries: [], older: null };
 		throw error;
 	}
 };
 
-function parseDay(value: string): Date | null {
-	if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return null;
-	const date = new Date(`${value}T00:00:00Z`);
-	return Number.isNaN(date.getTime()) ? null : date;
+/** A day filter as midnight UTC, null when blank; a refused one is added to `fieldErrors`. */
+function parseDay(value: string, name: string, fieldErrors: Record<string, string[]>): Date | null {
+	if (value === '') return null;
+	const parsed = isoDay.safeParse(value);
+	if (parsed.success) return new Date(`${parsed.data}T00:00:00Z`);
+	fieldErrors[name] = parsed.error.issues.map((issue) => issue.message);
+	return null;
 }

@@ -1,5 +1,6 @@
 import { alertRules, alertStatuses } from '$lib/server/db/schema';
 import { callerFor } from '$lib/server/trpc/caller';
+import { boundedInstant } from '$lib/validation/dates';
 import type { PageServerLoad } from './$types';
 
 const PAGE_SIZE = 50;
@@ -10,7 +11,7 @@ export const load: PageServerLoad = async (event) => {
 	const status = alertStatuses.find((value) => value === params.get('status'));
 	const rule = alertRules.find((value) => value === params.get('rule'));
 	const beforeParam = params.get('before');
-	const before = beforeParam && !Number.isNaN(Date.parse(beforeParam)) ? beforeParam : undefined;
+	const before = beforeParam && boundedInstant.safeParse(beforeParam).success ? beforeParam : undefined;
 	const caller = callerFor(event);
 	const alerts = await caller.monitoring.alerts({ status, rule, before, limit: PAGE_SIZE });
 	const last = alerts.at(-1);

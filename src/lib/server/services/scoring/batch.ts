@@ -58,7 +58,15 @@ export async function scoreBatch(
 		const stored = await findStoredBatch(deps.db, requesterOf(caller), request.requestId);
 		if (stored.length > 0) {
 			// A retry: answer what was recorded, and score the rows an interrupted call did not record.
-			pending = replayBatch(stored, version, explain, results, valid, request.applicationIds);
+			pending = replayBatch(
+				stored,
+				version,
+				explain,
+				results,
+				valid,
+				request.applicationIds,
+				request.version !== undefined
+			);
 			batchId = stored[0]?.batchId ?? batchId;
 		}
 	}

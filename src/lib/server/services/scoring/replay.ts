@@ -6,7 +6,7 @@ import { and, eq, gte, lt } from 'drizzle-orm';
 import type { RawApplicant } from '$inference/manifest';
 import type { Database } from '../../db';
 import { predictions, type Prediction } from '../../db/schema';
-import { ValidationFailed } from '../../errors';
+import { Conflict, ValidationFailed } from '../../errors';
 import type { ModelVersion } from '../models.service';
 import { storedResult } from './stored';
 import type { BatchRow, ScoreResult } from './types';
@@ -44,14 +44,29 @@ export async function findStoredBatch(db: Database, requester: string, key: stri
 		);
 }
 
+/**
+ * A retry that names a version (`version`, `?version=`) must name the one the key was recorded
+ * with: the answer of another version is not the answer it asks for. Without one, the recorded
+ * answer stands, whichever version was the champion then.
+ */
+function refuseOtherVersion(stored: Prediction, version: ModelVersion, versionNamed: boolean): void {
+	if (versionNamed && stored.modelVersion !== version.manifest.model.version) {
+		throw new Conflict(
+			`This idempotency key was recorded with version ${stored.modelVersion}; send that version or a new key.`
+		);
+	}
+}
+
 /** The stored answer, if it was for this model, this applicant and this application reference. */
 export function replay(
 	stored: Prediction,
 	version: ModelVersion,
 	applicant: RawApplicant,
 	applicationId: string | null,
-	explain: boolean
+	explain: boolean,
+	versionNamed: boolean
 ): ScoreResult {
+	refuseOtherVersion(stored, version, versionNamed);
 	if (
 		stored.modelId !== version.manifest.model.id ||
 		stored.applicationId !== applicationId ||
@@ -75,8 +90,10 @@ export function replayBatch(
 	explain: boolean,
 	results: BatchRow[],
 	valid: IndexedApplicant[],
-	applicationIds: readonly (string | null)[] | undefined
+	applicationIds: readonly (string | null)[] | undefined,
+	versionNamed: boolean
 ): IndexedApplicant[] {
+	for (const prediction of stored) refuseOtherVersion(prediction, version, versionNamed);
 	const byIndex = new Map(stored.map((p) => [Number(p.idempotencyKey?.split('/').pop()), p]));
 	const validIndexes = new Set(valid.map(({ index }) => index));
 	const reused = (): ValidationFailed =>

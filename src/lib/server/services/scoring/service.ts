@@ -46,7 +46,15 @@ export class ScoringService {
 		const requester = requesterOf(caller);
 		if (request.requestId) {
 			const stored = await findStored(this.db, requester, request.requestId);
-			if (stored) return replay(stored, version, applicant, request.applicationId ?? null, explain);
+			if (stored)
+				return replay(
+					stored,
+					version,
+					applicant,
+					request.applicationId ?? null,
+					explain,
+					request.version !== undefined
+				);
 		}
 		const [row] = await runModel(this.engine, version, [applicant]);
 		if (!row) throw new Error('the engine returned no row');
@@ -67,7 +75,15 @@ export class ScoringService {
 		if (outcome === 'duplicate' && request.requestId) {
 			// Another call with the same key won the race; answer what it recorded.
 			const stored = await findStored(this.db, requester, request.requestId);
-			if (stored) return replay(stored, version, applicant, request.applicationId ?? null, explain);
+			if (stored)
+				return replay(
+					stored,
+					version,
+					applicant,
+					request.applicationId ?? null,
+					explain,
+					request.version !== undefined
+				);
 		}
 		return result;
 	}

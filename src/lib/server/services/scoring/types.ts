@@ -64,7 +64,8 @@ export interface Explained {
 export interface ScoreRequest {
 	model: string;
 	version?: string;
-	applicant: Record<string, unknown>;
+	/** Checked against the model's schema here (an object of feature values). */
+	applicant: unknown;
 	applicationId?: string;
 	explain?: boolean;
 	/** Idempotency key: the same key from the same caller returns the stored result. */

@@ -15,11 +15,7 @@ export function parseApplicant(
 }
 
 /** The applicant, or a {@link ValidationFailed} whose field paths start with `prefix`. */
-export function validateApplicant(
-	version: ModelVersion,
-	raw: Record<string, unknown>,
-	prefix: string
-): RawApplicant {
+export function validateApplicant(version: ModelVersion, raw: unknown, prefix: string): RawApplicant {
 	return inSpanSync('scoring.validate', { 'credible.model': version.key }, () => {
 		const parsed = parseApplicant(version, raw);
 		if (parsed.success) return parsed.data;
