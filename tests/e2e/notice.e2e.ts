@@ -33,7 +33,13 @@ async function scoreRows(
 		reference
 	]);
 	await page.goto('/batch');
-	await page.getByLabel('Model', { exact: true }).selectOption('lending-club@xgb-1.0.0');
+	// Until the page has hydrated, a choice can be reset: choose until the template link follows it.
+	await expect(async () => {
+		await page.getByLabel('Model', { exact: true }).selectOption('lending-club@xgb-1.0.0');
+		await expect(page.getByRole('link', { name: /CSV template for lending-club xgb-1\.0\.0/ })).toBeVisible({
+			timeout: 1_000
+		});
+	}).toPass({ timeout: 30_000 });
 	await page.getByLabel('CSV file').setInputFiles({
 		name: 'applicants.csv',
 		mimeType: 'text/csv',
