@@ -80,8 +80,8 @@ test('the monitoring page shows service levels, figures, charts and a live alert
 	}
 
 	// Charts are drawn in the browser (layerchart), one per figure.
-	await expect(page.locator('figure.chart svg').first()).toBeVisible();
-	expect(await page.locator('figure.chart').count()).toBeGreaterThanOrEqual(5);
+	await expect(page.locator('figure.chart-card svg').first()).toBeVisible();
+	expect(await page.locator('figure.chart-card').count()).toBeGreaterThanOrEqual(5);
 	await page.waitForTimeout(500);
 	await guideShot(page, testInfo, 'monitoring');
 
