@@ -35,10 +35,15 @@ function totp(manualKey: string, offset = 0): string {
 	return generateHOTP(key, BigInt(Math.floor(Date.now() / 30_000) + offset), 6);
 }
 
+/**
+ * Signs in with a password. The form is filled once the page's scripts have loaded: on a busy
+ * machine, hydration can otherwise land between filling and submitting and clear a field.
+ */
 async function signIn(page: Page, email: string, password: string) {
-	await page.goto('/login');
+	await page.goto('/login', { waitUntil: 'networkidle' });
 	await page.getByLabel('E-mail').fill(email);
 	await page.getByLabel('Password').fill(password);
+	await expect(page.getByLabel('E-mail')).toHaveValue(email);
 	await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
