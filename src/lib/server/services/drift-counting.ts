@@ -16,13 +16,22 @@ export function driftCounting(
 	return (written, slot) => upsertCounts(tally(written, binsOf, new Date()), slot);
 }
 
-/** Reference bins of every loaded version, computed once. */
+/**
+ * Reference bins of a loaded version, computed once per version. Looked up on first use, not when
+ * the writer starts: a bundle uploaded or promoted later (here or on another instance) is counted
+ * from its first prediction.
+ */
 export function binsByVersion(
 	models: ModelRegistry
 ): (modelId: string, modelVersion: string) => readonly FeatureBins[] | undefined {
 	const cache = new Map<string, readonly FeatureBins[]>();
-	for (const { manifest } of models.all()) {
-		cache.set(`${manifest.model.id}\u0000${manifest.model.version}`, referenceBins(manifest));
-	}
-	return (modelId, modelVersion) => cache.get(`${modelId}\u0000${modelVersion}`);
+	return (modelId, modelVersion) => {
+		const key = `${modelId}\u0000${modelVersion}`;
+		let bins = cache.get(key);
+		if (!bins && models.has(modelId, modelVersion)) {
+			bins = referenceBins(models.resolve(modelId, modelVersion).manifest);
+			cache.set(key, bins);
+		}
+		return bins;
+	};
 }
