@@ -1,33 +1,17 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { openDatabase } from '$lib/server/db';
 import { auditLog, serviceAccounts } from '$lib/server/db/schema';
 import { hashClientSecret } from '$lib/server/services/service-accounts.service';
+import { runCredible } from '../helpers/cli';
 
-const run = promisify(execFile);
 const dir = mkdtempSync(path.join(tmpdir(), 'credible-cli-'));
 const pgliteDir = path.join(dir, 'pglite');
 
-/** Runs `npm run credible -- …` the way an operator does (tsx, no build), on a throwaway PGlite. */
-async function credible(...args: string[]) {
-	const { DATABASE_URL: _ignored, ...environment } = process.env;
-	try {
-		const { stdout, stderr } = await run(
-			process.execPath,
-			[path.resolve('node_modules/tsx/dist/cli.mjs'), 'src/cli/credible.ts', ...args],
-			{ env: { ...environment, NODE_ENV: 'development', PGLITE_DIR: pgliteDir, LOG_LEVEL: 'silent' } }
-		);
-		return { code: 0, stdout, stderr };
-	} catch (error) {
-		const failed = error as { code: number; stdout: string; stderr: string };
-		return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-	}
-}
+const credible = (...args: string[]) => runCredible(pgliteDir, ...args);
 
 describe('credible CLI', () => {
 	afterAll(() => {

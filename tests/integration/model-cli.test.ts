@@ -3,36 +3,22 @@
  * seeded the way the server seeds it: list, promote and roll back, audited with the CLI's actor
  * and the reason; a missing reason, an unknown version and a retired version are refused.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { desc, like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '$lib/server/db';
 import { auditLog } from '$lib/server/db/schema';
 import { readRegistry, seedRegistry } from '$lib/server/services/model-registry.service';
+import { runCredible } from '../helpers/cli';
 
-const run = promisify(execFile);
 const dir = mkdtempSync(path.join(tmpdir(), 'credible-model-cli-'));
 const pgliteDir = path.join(dir, 'pglite');
 const migrationsDir = path.resolve('drizzle');
 
-async function credible(...args: string[]) {
-	const { DATABASE_URL: _ignored, ...environment } = process.env;
-	try {
-		const { stdout, stderr } = await run(
-			process.execPath,
-			[path.resolve('node_modules/tsx/dist/cli.mjs'), 'src/cli/credible.ts', ...args],
-			{ env: { ...environment, NODE_ENV: 'development', PGLITE_DIR: pgliteDir, LOG_LEVEL: 'silent' } }
-		);
-		return { code: 0, stdout, stderr };
-	} catch (error) {
-		const failed = error as { code: number; stdout: string; stderr: string };
-		return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-	}
-}
+const credible = (...args: string[]) => runCredible(pgliteDir, ...args);
 
 async function withDatabase<T>(work: (db: Awaited<ReturnType<typeof openDatabase>>['db']) => Promise<T>) {
 	const database = await openDatabase({ pgliteDir, migrationsDir, migrate: true });
