@@ -3,6 +3,7 @@
  * `commands/<name>.ts` exporting a `CliCommand` and add it here.
  */
 import { backupCommand, restoreCommand } from './backup';
+import { driftCommand } from './drift';
 import { migrateCommand } from './migrate';
 import { modelCommand } from './model';
 import { serviceAccountCommand } from './service-account';
@@ -13,6 +14,7 @@ export const commands: readonly CliCommand[] = [
 	serviceAccountCommand,
 	userCommand,
 	modelCommand,
+	driftCommand,
 	migrateCommand,
 	backupCommand,
 	restoreCommand

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { ArchiveInvalid, BUNDLE_FILES, readBundleArchive } from '../../../../inference/bundle/archive';
 import { loadBundle, readGolden, type LoadedBundle } from '../../../../inference/bundle/load-bundle';
 import { InferenceError } from '../../../../inference/errors';
-import type { GoldenRow } from '../../../../inference/manifest';
+import { manifestSchema, type GoldenRow, type Manifest } from '../../../../inference/manifest';
 import type { InferencePool } from '../../../../inference/pool/pool';
 import { toFieldErrors } from '../../validation/field-errors';
 import type { Database } from '../db';
@@ -128,6 +128,18 @@ export async function loadStoredBundle(
 	const bundle = await unpack(row.archive, dir);
 	await deps.pool.load(bundle, { activate: false });
 	return bundle;
+}
+
+/**
+ * The manifests of every uploaded bundle stored in the database, read from their archives without
+ * loading a model (for work that needs a version's reference, not its inference).
+ */
+export async function storedManifests(db: Pick<Database, 'select'>): Promise<Manifest[]> {
+	const rows = await db.select({ archive: modelBundles.archive }).from(modelBundles);
+	return rows.map(({ archive }) => {
+		const manifest = readBundleArchive(archive, MAX_UNPACKED_BYTES).get('manifest.json');
+		return manifestSchema.parse(JSON.parse(new TextDecoder().decode(manifest)));
+	});
 }
 
 async function unpack(archive: Uint8Array, dir: string): Promise<LoadedBundle> {

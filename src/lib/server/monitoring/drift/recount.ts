@@ -10,7 +10,8 @@ import type { FeatureBins } from './bins';
 
 /**
  * One SELECT of (hour, feature, bin, n) over the predictions of a model version, every feature of
- * `bins` at once, in [from, to) when given.
+ * `bins` at once, in [from, to) when given. Hours are UTC hours, as the writer counts them, whatever
+ * the session's time zone.
  */
 export function recountStatement(
 	bins: readonly FeatureBins[],
@@ -36,7 +37,7 @@ export function recountStatement(
 		? sql`and p.created_at >= ${range.from.toISOString()}::timestamptz and p.created_at < ${range.to.toISOString()}::timestamptz`
 		: sql``;
 	return sql`
-		select date_trunc('hour', p.created_at) as hour, b.feature, b.bin::smallint as bin, count(*)::bigint as n
+		select date_trunc('hour', p.created_at at time zone 'UTC') at time zone 'UTC' as hour, b.feature, b.bin::smallint as bin, count(*)::bigint as n
 		from predictions p
 		-- One parse of the json per row (as jsonb; offset 0 keeps the planner from inlining it per feature).
 		cross join lateral (select p.input::jsonb as j offset 0) as x
