@@ -49,28 +49,40 @@ export interface SettingsCaller {
 	requestId?: string | null;
 }
 
+/**
+ * Saves `value` under `key` of `app_settings` with the `settings.update` audit entry, in the caller's
+ * transaction (so that a failed audit keeps the old value).
+ */
+export async function writeSetting(
+	tx: Pick<Database, 'insert'>,
+	caller: SettingsCaller,
+	key: string,
+	value: unknown,
+	details: Record<string, unknown>
+): Promise<void> {
+	const updated = { value, updatedBy: caller.actor.id, updatedAt: new Date() };
+	await tx
+		.insert(appSettings)
+		.values({ key, ...updated })
+		.onConflictDoUpdate({ target: appSettings.key, set: updated });
+	await recordAudit(tx, {
+		actor: caller.actor,
+		action: 'settings.update',
+		target: { type: 'setting', id: key },
+		ip: caller.ip,
+		requestId: caller.requestId,
+		details
+	});
+}
+
 /** Turns "require two-factor authentication for everyone" on or off, with an audit entry. */
 export async function setRequireTwoFactor(
 	db: Database,
 	caller: SettingsCaller,
 	value: boolean
 ): Promise<void> {
-	await db.transaction(async (tx) => {
-		await tx
-			.insert(appSettings)
-			.values({ key: REQUIRE_TWO_FACTOR, value, updatedBy: caller.actor.id, updatedAt: new Date() })
-			.onConflictDoUpdate({
-				target: appSettings.key,
-				set: { value, updatedBy: caller.actor.id, updatedAt: new Date() }
-			});
-		await recordAudit(tx, {
-			actor: caller.actor,
-			action: 'settings.update',
-			target: { type: 'setting', id: REQUIRE_TWO_FACTOR },
-			ip: caller.ip,
-			requestId: caller.requestId,
-			details: { requireTwoFactor: value }
-		});
-	});
+	await db.transaction((tx) =>
+		writeSetting(tx, caller, REQUIRE_TWO_FACTOR, value, { requireTwoFactor: value })
+	);
 	cache.delete(db);
 }

@@ -11,8 +11,7 @@ import { toFieldErrors } from '$lib/validation/field-errors';
 import type { Database } from '../../db';
 import { appSettings } from '../../db/schema';
 import { ValidationFailed } from '../../errors';
-import { recordAudit } from '../audit.service';
-import type { SettingsCaller } from '../settings.service';
+import { writeSetting, type SettingsCaller } from '../settings.service';
 
 export const NOTICE_SETTINGS_KEY = 'adverse_action_notice';
 
@@ -121,21 +120,7 @@ export async function saveNoticeSettings(
 		const changed = (Object.keys(value) as (keyof typeof value)[]).filter(
 			(key) => before.isDefault || before[key] !== value[key]
 		);
-		await tx
-			.insert(appSettings)
-			.values({ key: NOTICE_SETTINGS_KEY, value, updatedBy: caller.actor.id, updatedAt: new Date() })
-			.onConflictDoUpdate({
-				target: appSettings.key,
-				set: { value, updatedBy: caller.actor.id, updatedAt: new Date() }
-			});
-		await recordAudit(tx, {
-			actor: caller.actor,
-			action: 'settings.update',
-			target: { type: 'setting', id: NOTICE_SETTINGS_KEY },
-			ip: caller.ip,
-			requestId: caller.requestId,
-			details: { changed }
-		});
+		await writeSetting(tx, caller, NOTICE_SETTINGS_KEY, value, { changed });
 	});
 	return { ...value, isDefault: false };
 }
