@@ -35,4 +35,16 @@ describe('parseMarkdown', () => {
 			{ kind: 'link', text: 'site', href: 'https://example.com' }
 		]);
 	});
+
+	it('should read an underscore inside a word as a letter, and _this_ as emphasis', () => {
+		expect(parseInline('sklearn train_test_split, random_state=42')).toEqual([
+			{ kind: 'text', text: 'sklearn train_test_split, random_state=42' }
+		]);
+		expect(parseInline('an _emphasised_ word, and *this*')).toEqual([
+			{ kind: 'text', text: 'an ' },
+			{ kind: 'em', text: 'emphasised' },
+			{ kind: 'text', text: ' word, and ' },
+			{ kind: 'em', text: 'this' }
+		]);
+	});
 });

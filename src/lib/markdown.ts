@@ -18,7 +18,12 @@ export type Block =
 	| { kind: 'table'; header: Inline[][]; rows: Inline[][][] }
 	| { kind: 'code'; text: string };
 
-const INLINE = /(`[^`]+`)|(\*\*[^*]+\*\*)|(\*[^*\s][^*]*\*|_[^_\s][^_]*_)|(\[[^\]]+\]\([^)\s]+\))/g;
+/**
+ * Code, bold, italic, link. An underscore inside a word (`train_test_split`) is a letter, not
+ * emphasis, as in CommonMark: `_…_` needs no letter or digit just outside it.
+ */
+const INLINE =
+	/(`[^`]+`)|(\*\*[^*]+\*\*)|(\*[^*\s][^*]*\*|(?<![\p{L}\p{N}])_[^_\s][^_]*_(?![\p{L}\p{N}]))|(\[[^\]]+\]\([^)\s]+\))/gu;
 
 /** Inline spans of one line of text. Links keep only http(s) and relative targets. */
 export function parseInline(text: string): Inline[] {
