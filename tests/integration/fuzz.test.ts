@@ -17,6 +17,7 @@ import { appRouter, createCaller } from '$lib/server/trpc/root';
 import * as auditPage from '../../src/routes/admin/audit/+page.server';
 import * as usersPage from '../../src/routes/admin/users/+page.server';
 import * as templateRoute from '../../src/routes/batch/[model]/template/+server';
+import * as historyExport from '../../src/routes/history/export.csv/+server';
 import * as historyPage from '../../src/routes/history/+page.server';
 import * as loginPage from '../../src/routes/login/+page.server';
 import * as monitoringPage from '../../src/routes/monitoring/+page.server';
@@ -382,6 +383,12 @@ describe.each(testDatabaseKinds())('every procedure and portal query string on %
 				'cursor'
 			],
 			run: (event: RequestEvent) => historyPage.load(event as never)
+		},
+		{
+			url: '/history/export.csv',
+			routeId: '/history/export.csv',
+			names: ['from', 'to', 'decision', 'band', 'model', 'version', 'requester', 'q'],
+			run: (event: RequestEvent) => historyExport.GET(event as never)
 		},
 		{
 			url: '/monitoring',

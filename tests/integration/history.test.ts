@@ -8,7 +8,17 @@ import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { predictions, serviceAccounts, type NewPrediction } from '$lib/server/db/schema';
 import { ValidationFailed } from '$lib/server/errors';
-import { listPredictions, parseHistoryQuery, type HistoryQuery } from '$lib/server/services/history.service';
+import Papa from 'papaparse';
+import { and, eq } from 'drizzle-orm';
+import { auditLog } from '$lib/server/db/schema';
+import {
+	countPredictions,
+	listPredictions,
+	parseHistoryQuery,
+	type HistoryQuery
+} from '$lib/server/services/history.service';
+import * as exportRoute from '../../src/routes/history/export.csv/+server';
+import { pageEvent, useAsProcessCore } from '../helpers/page-event';
 import { encodeShap } from '$lib/server/services/stored-shap';
 import { createCaller } from '$lib/server/trpc/root';
 import { startTestCore, type TestCore } from '../helpers/core';
@@ -120,6 +130,75 @@ describe.each(testDatabaseKinds())('history on %s', (kind) => {
 		const service = await list({ requester: 'loan-origination' });
 		expect(service.rows).toHaveLength(1);
 		expect(service.rows[0]).toMatchObject({ requesterName: 'loan-origination', channel: 'api' });
+	});
+
+	it('should find requesters by part of a name or e-mail, in any case', async () => {
+		const byPart = await list({ requester: analyst.email.slice(1, 8).toUpperCase(), limit: 200 });
+		expect(byPart.rows).toHaveLength(30);
+		expect((await list({ requester: 'ORIGINATION' })).rows).toHaveLength(1);
+		// LIKE's wildcards are letters here: "%" matches no one.
+		await expect(list({ requester: '%' })).rejects.toMatchObject({
+			fieldErrors: { requester: [expect.stringContaining('No person or service account matches')] }
+		});
+	});
+
+	it('should count the decisions matching the filters', async () => {
+		const count = (query: HistoryQuery) => countPredictions(t.core.db, parseHistoryQuery(query));
+		expect(await count({})).toEqual({ total: 32, capped: false });
+		expect(await count({ decision: 'decline' })).toEqual({ total: 10, capped: false });
+		expect(await count({ requester: 'loan-origination' })).toEqual({ total: 1, capped: false });
+		const caller = createCaller(t.context('risk_manager'));
+		expect(await caller.history.count({ model: 'consumer-credit' })).toEqual({ total: 1, capped: false });
+		await expect(createCaller(t.context('scorer')).history.count({})).rejects.toMatchObject({
+			code: 'FORBIDDEN'
+		});
+	});
+
+	it('should export the matching decisions as CSV, newest first, audited', async () => {
+		const restore = useAsProcessCore(t.core);
+		try {
+			const event = pageEvent({
+				role: 'risk_manager',
+				url: '/history/export.csv?decision=decline&model=lending-club',
+				routeId: '/history/export.csv'
+			});
+			const response = await exportRoute.GET(event as never);
+			expect(response.status).toBe(200);
+			expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+			expect(response.headers.get('content-disposition')).toMatch(/^attachment; filename="credible-history-/);
+			const parsed = Papa.parse<Record<string, string>>(await response.text(), {
+				header: true,
+				skipEmptyLines: true
+			});
+			expect(parsed.errors).toEqual([]);
+			expect(parsed.data).toHaveLength(10);
+			expect(parsed.data.every((row) => row.decision === 'decline' && row.model === 'lending-club')).toBe(
+				true
+			);
+			expect(parsed.data[0]).toMatchObject({
+				band: 'E',
+				reason_codes: 'LC06',
+				requester: `user:${analyst.id}`
+			});
+			const [entry] = await t.core.db
+				.select()
+				.from(auditLog)
+				.where(and(eq(auditLog.action, 'data.export'), eq(auditLog.targetType, 'history')));
+			expect(entry?.details).toMatchObject({ export: 'history', filters: { decision: 'decline' } });
+
+			const refused = await exportRoute.GET(
+				pageEvent({
+					role: 'risk_manager',
+					url: '/history/export.csv?requester=nobody-at-all&to=9999-12-31',
+					routeId: '/history/export.csv'
+				}) as never
+			);
+			expect(refused.status).toBe(400);
+			const body = (await refused.json()) as { error: { fieldErrors: Record<string, string[]> } };
+			expect(Object.keys(body.error.fieldErrors).sort()).toEqual(['to']);
+		} finally {
+			restore();
+		}
 	});
 
 	it('should find a decision by its request id or prediction id', async () => {

@@ -35,13 +35,25 @@ export const load: PageServerLoad = async (event) => {
 	const overrides = await caller.reviews.overrides({});
 	const base = { filters, options, newest, filtered: query.size > 0, overrides };
 
+	// The CSV download carries the same filters.
+	const exportHref = `/history/export.csv${query.size > 0 ? `?${query.toString()}` : ''}`;
 	try {
-		const page = await caller.history.list({ ...filters, cursor, limit: 50 });
-		return { ...base, fieldErrors: {}, rows: page.rows, older: older(page.nextCursor) };
+		const [page, count] = await Promise.all([
+			caller.history.list({ ...filters, cursor, limit: 50 }),
+			caller.history.count(filters)
+		]);
+		return { ...base, fieldErrors: {}, rows: page.rows, older: older(page.nextCursor), count, exportHref };
 	} catch (error) {
 		const fieldErrors = fieldErrorsOf(error);
 		if (!fieldErrors) throw error;
-		return { ...base, fieldErrors, rows: [] as HistoryPage['rows'], older: null };
+		return {
+			...base,
+			fieldErrors,
+			rows: [] as HistoryPage['rows'],
+			older: null,
+			count: null,
+			exportHref: null
+		};
 	}
 };
 

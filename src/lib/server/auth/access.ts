@@ -98,6 +98,8 @@ export const endpointAccess: Record<string, RouteRule> = {
 	'/outcomes/template': withRoles('admin', 'risk_manager'),
 	'/outcomes/check': withRoles('admin', 'risk_manager'),
 	'/outcomes/record': withRoles('admin', 'risk_manager'),
+	/** The history's matching decisions as a CSV download (a data export, audited). */
+	'/history/export.csv': withRoles('admin', 'risk_manager'),
 	/** The adverse-action notice as a PDF download (a data export, audited). */
 	'/history/[id]/notice.pdf': withRoles('admin', 'risk_manager'),
 	/** A notice with made-up applicant data, to check the lender's details. */

@@ -4,11 +4,12 @@
  * audit log, served by the predictions table's (…, created_at) indexes. And one prediction in
  * full, with its stored explanation, readable even when its model version is no longer loaded.
  */
-import { and, desc, eq, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, like, lt, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Manifest } from '$inference/manifest';
 import { isoDay, withinRange } from '$lib/validation/dates';
 import { toFieldErrors } from '$lib/validation/field-errors';
+import { fieldsWithNul } from '$lib/validation/nul';
 import type { Database } from '../db';
 import {
 	decisionReviews,
@@ -21,6 +22,7 @@ import {
 	type StoredReason
 } from '../db/schema';
 import { PredictionNotFound, ValidationFailed } from '../errors';
+import { recordAudit, type AuditActor } from './audit.service';
 import type { ModelRegistry } from './models.service';
 import { outcomesOf, type OutcomeView } from './outcomes.service';
 import { reviewsOf, type ReviewView } from './reviews.service';
@@ -40,8 +42,8 @@ const optional = <T extends z.ZodType>(schema: T) =>
 
 /**
  * Filters of the history, as URL search parameters or a tRPC input. Days are UTC; `to` is
- * inclusive. `requester` is an e-mail, a service account's name, or a stored `user:<id>` /
- * `service:<id>`; `q` is a prediction, request, batch or application id.
+ * inclusive. `requester` is part of a person's e-mail or name or of a service account's name
+ * (any case), or a stored `user:<id>` / `service:<id>`; `q` is a prediction, request, batch or application id.
  */
 export const historyQuerySchema = z
 	.object({
@@ -122,6 +124,12 @@ export interface HistoryPage {
 
 /** Validates filters, e.g. a page's URL search parameters; throws `ValidationFailed` (400). */
 export function parseHistoryQuery(query: HistoryQuery): HistoryFilters {
+	// tRPC refuses NUL before a procedure runs; callers that are not procedures get the same answer.
+	const withNul = fieldsWithNul(query);
+	if (withNul.length > 0)
+		throw new ValidationFailed(
+			Object.fromEntries(withNul.map((field) => [field, ['Must not contain a NUL character (U+0000).']]))
+		);
 	const parsed = historyQuerySchema.safeParse(query);
 	if (!parsed.success) throw new ValidationFailed(toFieldErrors(parsed.error.issues));
 	return parsed.data;
@@ -133,22 +141,7 @@ export function parseHistoryQuery(query: HistoryQuery): HistoryFilters {
  */
 export async function listPredictions(db: Database, f: HistoryFilters): Promise<HistoryPage> {
 	const position = f.cursor === undefined ? undefined : decodeCursor(f.cursor);
-
-	const conditions: SQL[] = [];
-	if (f.from) conditions.push(gte(predictions.createdAt, f.from));
-	// The end day is inclusive: everything before the next midnight (UTC).
-	if (f.to) conditions.push(lt(predictions.createdAt, new Date(f.to.getTime() + DAY_MS)));
-	if (f.decision) conditions.push(eq(predictions.decision, f.decision));
-	if (f.band) conditions.push(eq(predictions.band, f.band));
-	if (f.model) conditions.push(eq(predictions.modelId, f.model));
-	if (f.version) conditions.push(eq(predictions.modelVersion, f.version));
-	if (f.requester) conditions.push(eq(predictions.requester, await resolveRequester(db, f.requester)));
-	if (f.q) {
-		const byId = UUID.test(f.q)
-			? [eq(predictions.id, f.q.toLowerCase()), eq(predictions.batchId, f.q.toLowerCase())]
-			: [];
-		conditions.push(or(eq(predictions.requestId, f.q), eq(predictions.applicationId, f.q), ...byId) as SQL);
-	}
+	const conditions = await filterConditions(db, f);
 	// The cursor carries created_at to the microsecond (a JS Date keeps milliseconds only).
 	if (position)
 		conditions.push(
@@ -195,6 +188,122 @@ export async function listPredictions(db: Database, f: HistoryFilters): Promise<
 		})),
 		nextCursor: rows.length > f.limit && last ? encodeCursor(last.exactAt, last.id) : null
 	};
+}
+
+/** The WHERE conditions of the filters (the cursor aside). */
+async function filterConditions(db: Database, f: HistoryFilters): Promise<SQL[]> {
+	const conditions: SQL[] = [];
+	if (f.from) conditions.push(gte(predictions.createdAt, f.from));
+	// The end day is inclusive: everything before the next midnight (UTC).
+	if (f.to) conditions.push(lt(predictions.createdAt, new Date(f.to.getTime() + DAY_MS)));
+	if (f.decision) conditions.push(eq(predictions.decision, f.decision));
+	if (f.band) conditions.push(eq(predictions.band, f.band));
+	if (f.model) conditions.push(eq(predictions.modelId, f.model));
+	if (f.version) conditions.push(eq(predictions.modelVersion, f.version));
+	if (f.requester) conditions.push(inArray(predictions.requester, await matchingRequesters(db, f.requester)));
+	if (f.q) {
+		const byId = UUID.test(f.q)
+			? [eq(predictions.id, f.q.toLowerCase()), eq(predictions.batchId, f.q.toLowerCase())]
+			: [];
+		conditions.push(or(eq(predictions.requestId, f.q), eq(predictions.applicationId, f.q), ...byId) as SQL);
+	}
+	return conditions;
+}
+
+/** Counting stops here: past it the page says "more than". */
+export const HISTORY_COUNT_CAP = 100_000;
+
+/** How many stored decisions match the filters, counted up to {@link HISTORY_COUNT_CAP}. */
+export async function countPredictions(
+	db: Database,
+	f: HistoryFilters
+): Promise<{ total: number; capped: boolean }> {
+	const conditions = await filterConditions(db, f);
+	const inner = db
+		.select({ one: sql`1` })
+		.from(predictions)
+		.where(and(...conditions))
+		.limit(HISTORY_COUNT_CAP + 1)
+		.as('matching');
+	const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(inner);
+	const n = Number(row?.n ?? 0);
+	return { total: Math.min(n, HISTORY_COUNT_CAP), capped: n > HISTORY_COUNT_CAP };
+}
+
+/** The most rows one CSV export holds; narrow the filters for more. */
+export const HISTORY_EXPORT_MAX = 100_000;
+const EXPORT_PAGE = 1_000;
+
+/** The matching decisions, newest first, a page at a time, at most {@link HISTORY_EXPORT_MAX}. */
+export async function* matchingPredictions(db: Database, f: HistoryFilters): AsyncGenerator<HistoryRow[]> {
+	let cursor: string | undefined;
+	let left = HISTORY_EXPORT_MAX;
+	while (left > 0) {
+		const page = await listPredictions(db, { ...f, cursor, limit: Math.min(EXPORT_PAGE, left) });
+		if (page.rows.length > 0) yield page.rows;
+		left -= page.rows.length;
+		if (!page.nextCursor) return;
+		cursor = page.nextCursor;
+	}
+}
+
+/** Columns of the history CSV, in order. */
+export const HISTORY_CSV_COLUMNS = [
+	'prediction_id',
+	'created_at',
+	'model',
+	'version',
+	'probability',
+	'points',
+	'band',
+	'decision',
+	'final_decision',
+	'requester',
+	'requester_name',
+	'channel',
+	'application_id',
+	'request_id',
+	'batch_id',
+	'reason_codes'
+] as const;
+
+/** One CSV line's values of a history row (reason codes joined by spaces). */
+export function historyCsvRecord(row: HistoryRow): (string | number)[] {
+	return [
+		row.id,
+		row.createdAt.toISOString(),
+		row.modelId,
+		row.modelVersion,
+		row.probability,
+		row.points,
+		row.band,
+		row.decision,
+		row.finalDecision ?? '',
+		row.requester,
+		row.requesterName ?? '',
+		row.channel,
+		row.applicationId ?? '',
+		row.requestId,
+		row.batchId ?? '',
+		row.reasonCodes.join(' ')
+	];
+}
+
+/** Records that `caller` exported the history matching `query` (a `data.export` audit entry). */
+export async function auditHistoryExport(
+	db: Database,
+	caller: AuditActor,
+	query: Record<string, string>,
+	context: { ip: string | null; requestId: string | null }
+): Promise<void> {
+	await recordAudit(db, {
+		actor: caller,
+		action: 'data.export',
+		target: { type: 'history', id: 'predictions' },
+		ip: context.ip,
+		requestId: context.requestId,
+		details: { export: 'history', format: 'csv', filters: query, maxRows: HISTORY_EXPORT_MAX }
+	});
 }
 
 /** One input of a stored prediction, labelled from the manifest when its version is loaded. */
@@ -384,26 +493,32 @@ function splitRequester(requester: string): [string, string] {
 	return at < 0 ? ['', requester] : [requester.slice(0, at), requester.slice(at + 1)];
 }
 
-/** An e-mail, a service account's name, or a stored requester → the stored requester. */
-async function resolveRequester(db: Database, value: string): Promise<string> {
-	if (/^(user|service):/.test(value)) return value;
-	if (value.includes('@')) {
-		const [user] = await db
+/** At most this many people and service accounts match a requester search. */
+const REQUESTER_MATCHES = 200;
+
+/**
+ * The stored requesters a search names: a stored `user:<id>` / `service:<id>` as it is, else every
+ * person whose e-mail or name and every service account whose name contains the text (any case).
+ */
+async function matchingRequesters(db: Database, value: string): Promise<string[]> {
+	if (/^(user|service):/.test(value)) return [value];
+	const pattern = `%${value.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+	const [people, accounts] = await Promise.all([
+		db
 			.select({ id: users.id })
 			.from(users)
-			.where(eq(sql`lower(${users.email})`, value.toLowerCase()))
-			.limit(1);
-		if (user) return `user:${user.id}`;
-		throw new ValidationFailed({ requester: ['No person has this e-mail address.'] });
-	}
-	const [account] = await db
-		.select({ id: serviceAccounts.id })
-		.from(serviceAccounts)
-		.where(eq(serviceAccounts.name, value))
-		.limit(1);
-	if (account) return `service:${account.id}`;
+			.where(or(like(sql`lower(${users.email})`, pattern), like(sql`lower(${users.name})`, pattern)))
+			.limit(REQUESTER_MATCHES),
+		db
+			.select({ id: serviceAccounts.id })
+			.from(serviceAccounts)
+			.where(like(sql`lower(${serviceAccounts.name})`, pattern))
+			.limit(REQUESTER_MATCHES)
+	]);
+	const found = [...people.map((p) => `user:${p.id}`), ...accounts.map((a) => `service:${a.id}`)];
+	if (found.length > 0) return found;
 	throw new ValidationFailed({
-		requester: ['No person or service account by this name; use an e-mail address or a service account name.']
+		requester: [`No person or service account matches “${value}” (part of an e-mail address or a name).`]
 	});
 }
 

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { getPrediction, historyQuerySchema, listPredictions } from '../../services/history.service';
+import {
+	countPredictions,
+	getPrediction,
+	historyQuerySchema,
+	listPredictions
+} from '../../services/history.service';
 import { roleProcedure, router } from '../trpc';
 
 /** Who may read every stored decision: risk managers and administrators. */
@@ -10,6 +15,11 @@ export const historyRouter = router({
 	list: historyProcedure
 		.input(historyQuerySchema)
 		.query(({ ctx, input }) => listPredictions(ctx.core.database.db, input)),
+
+	/** How many stored decisions match the filters (counted up to 100,000; `capped` past it). */
+	count: historyProcedure
+		.input(historyQuerySchema)
+		.query(({ ctx, input }) => countPredictions(ctx.core.database.db, input)),
 
 	get: historyProcedure
 		.input(z.object({ id: z.string().min(1).max(64) }))
