@@ -8,11 +8,13 @@ import type { RawApplicant } from '../../inference/manifest';
 import { loadHoldout, shuffled, type HeldOutRow, type Holdout } from './rows';
 import { parseShifts, shifter, type Shift, type ShiftCounts } from './shift';
 import {
+	readPerformance,
 	reportOutcomes,
 	sendTraffic,
 	TokenSource,
 	type Credentials,
 	type OutcomeCounts,
+	type PerformanceReadout,
 	type TrafficSummary,
 	type Transport
 } from './traffic';
@@ -33,6 +35,11 @@ export interface SimulationConfig {
 	outcomes: boolean;
 	/** The UTC day the outcomes are observed, `YYYY-MM-DD` (default today). */
 	observedAt?: string;
+	/**
+	 * After the outcomes, read realised performance of the run's decision days with the maturity
+	 * shortened to 0 months (needs a risk_manager or admin account).
+	 */
+	performance?: boolean;
 	/** Seed of the replay order and of partial shifts. */
 	seed: number;
 	concurrency: number;
@@ -53,6 +60,7 @@ export interface SimulationResult {
 	scoredBad: number;
 	meanProbability: number | null;
 	outcomes: OutcomeCounts | null;
+	performance: PerformanceReadout | null;
 }
 
 /**
@@ -90,6 +98,7 @@ export async function simulate(
 	const shift = shifter(shifts, holdout.manifest, config.seed);
 	const tokens = new TokenSource(transport, config.credentials);
 	await tokens.token();
+	const firstDay = new Date().toISOString().slice(0, 10);
 	const count = config.rows ?? Math.max(1, Math.round(config.rate * config.duration));
 	const traffic = await sendTraffic({
 		transport,
@@ -110,6 +119,16 @@ export async function simulate(
 				config.observedAt
 			)
 		: null;
+	const performance = config.performance
+		? await readPerformance(
+				transport,
+				tokens,
+				config.model,
+				holdout.version,
+				firstDay,
+				new Date().toISOString().slice(0, 10)
+			)
+		: null;
 	const n = traffic.scored.length;
 	return {
 		model: config.model,
@@ -120,7 +139,8 @@ export async function simulate(
 		traffic,
 		scoredBad: traffic.scored.filter((s) => s.item.bad).length,
 		meanProbability: n === 0 ? null : traffic.scored.reduce((sum, s) => sum + s.probability, 0) / n,
-		outcomes
+		outcomes,
+		performance
 	};
 }
 
@@ -158,6 +178,20 @@ export function formatSummary(result: SimulationResult, config: Pick<SimulationC
 			`outcomes       ${o.recorded} recorded, ${o.corrected} corrected, ${o.unchanged} unchanged, ${o.rejected} rejected in ${o.calls} calls` +
 				(failed.length ? `; failed calls: ${failed.map(([s, n]) => `${s}: ${n}`).join(', ')}` : '')
 		);
+	}
+	const p = result.performance;
+	if (p) {
+		const days = p.from === p.to ? p.from : `${p.from}..${p.to}`;
+		if (p.status !== 200) lines.push(`performance    ${days}: answered ${p.status} ${p.error ?? ''}`);
+		else {
+			const auc = p.realisedAuc
+				? `${p.realisedAuc.value.toFixed(4)}${p.realisedAuc.standardError === null ? '' : ` ± ${p.realisedAuc.standardError.toFixed(4)} (SE)`}`
+				: '–';
+			lines.push(
+				`performance    decisions of ${days}, maturity 0 months: ${p.predictions} predictions, ${p.labelled} with an outcome, ` +
+					`${p.defaults} defaults; realised AUC ${auc}, estimated ${p.estimatedAuc === null || p.estimatedAuc === undefined ? '–' : p.estimatedAuc.toFixed(4)}`
+			);
+		}
 	}
 	return lines.join('\n') + '\n';
 }

@@ -14,6 +14,8 @@ export const USAGE = `Usage: npm run simulate -- --model M --rate R --duration S
   --shift SPEC         repeatable: feature:*k, feature:+k, feature:-k, feature:=value, each
                        optionally followed by @share (0 < share <= 1) to shift only that share
   --outcomes           report each scored row's real outcome afterwards (POST /outcomes)
+  --performance        then read realised performance of the run's decision days with the
+                       outcome maturity shortened to 0 months (a risk_manager or admin account)
   --observed-at DAY    the outcomes' observedAt, YYYY-MM-DD (default: today, UTC)
   --seed N             seed of the replay order and of partial shifts (default 1)
   --concurrency N      requests in flight at most (default 32)
@@ -51,6 +53,7 @@ const optionsSchema = z
 		rows: whole('rows', 1, 10_000_000).optional(),
 		shift: z.array(z.string()).default([]),
 		outcomes: z.boolean().default(false),
+		performance: z.boolean().default(false),
 		'observed-at': z
 			.string()
 			.regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a day, YYYY-MM-DD')
@@ -96,6 +99,7 @@ export function parseCommandLine(
 				rows: { type: 'string' },
 				shift: { type: 'string', multiple: true },
 				outcomes: { type: 'boolean' },
+				performance: { type: 'boolean' },
 				'observed-at': { type: 'string' },
 				seed: { type: 'string' },
 				concurrency: { type: 'string' },
@@ -125,6 +129,7 @@ export function parseCommandLine(
 			rows: o.rows,
 			shifts: o.shift,
 			outcomes: o.outcomes,
+			performance: o.performance,
 			observedAt: o['observed-at'],
 			seed: o.seed,
 			concurrency: o.concurrency,

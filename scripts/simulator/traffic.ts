@@ -282,3 +282,60 @@ export async function reportOutcomes(
 	}
 	return counts;
 }
+
+export interface PerformanceReadout {
+	status: number;
+	/** The day range of the decisions read, UTC. */
+	from: string;
+	to: string;
+	predictions?: number;
+	labelled?: number;
+	defaults?: number;
+	realisedAuc?: { value: number; standardError: number | null } | null;
+	estimatedAuc?: number | null;
+	error?: string;
+}
+
+/**
+ * Realised performance of the days `from`..`to` with the outcome maturity shortened to 0 months
+ * (`GET /models/{model}/performance?maturityMonths=0`), so that outcomes just reported count at
+ * once. Needs a risk_manager or admin account; another role's 403 is returned as it is.
+ */
+export async function readPerformance(
+	transport: Transport,
+	tokens: TokenSource,
+	model: string,
+	version: string,
+	from: string,
+	to: string
+): Promise<PerformanceReadout> {
+	const query = new URLSearchParams({ version, from, to, maturityMonths: '0' });
+	const response = await transport({
+		method: 'GET',
+		path: `/models/${encodeURIComponent(model)}/performance?${query}`,
+		headers: { authorization: `Bearer ${await tokens.token()}` }
+	});
+	if (response.status !== 200)
+		return { status: response.status, from, to, error: response.body.slice(0, 300) };
+	const answer = JSON.parse(response.body) as {
+		versions: {
+			overall: {
+				predictions: number;
+				labelled: number;
+				estimated: { auc: number | null };
+				realised: { defaults: number; auc: { value: number; standardError: number | null } | null } | null;
+			};
+		}[];
+	};
+	const overall = answer.versions[0]?.overall;
+	return {
+		status: 200,
+		from,
+		to,
+		predictions: overall?.predictions ?? 0,
+		labelled: overall?.labelled ?? 0,
+		defaults: overall?.realised?.defaults ?? 0,
+		realisedAuc: overall?.realised?.auc ?? null,
+		estimatedAuc: overall?.estimated.auc ?? null
+	};
+}

@@ -132,6 +132,8 @@ describe.each(testDatabaseKinds())('traffic simulator on %s', (kind) => {
 	let t: TestCore;
 	let transport: Transport;
 	let credentials: SimulationConfig['credentials'];
+	/** A risk manager's service account: it may also read performance. */
+	let riskCredentials: SimulationConfig['credentials'];
 
 	const config = (overrides: Partial<SimulationConfig>): SimulationConfig => ({
 		model,
@@ -175,6 +177,11 @@ describe.each(testDatabaseKinds())('traffic simulator on %s', (kind) => {
 		};
 		const account = await t.core.auth.serviceAccounts.create(admin, { name: 'simulator', role: 'scorer' });
 		credentials = { clientId: account.clientId, clientSecret: account.clientSecret };
+		const risk = await t.core.auth.serviceAccounts.create(admin, {
+			name: 'simulator-risk',
+			role: 'risk_manager'
+		});
+		riskCredentials = { clientId: risk.clientId, clientSecret: risk.clientSecret };
 	}, 60_000);
 	afterAll(async () => {
 		await t?.dispose();
@@ -262,7 +269,15 @@ describe.each(testDatabaseKinds())('traffic simulator on %s', (kind) => {
 		const hour = '2026-05-01T10:00:00.000Z';
 		const rows = 150;
 		const rate = 300;
-		const result = await simulateAt(hour, { rows, rate, outcomes: true, observedAt: '2026-05-01', seed: 7 });
+		const result = await simulateAt(hour, {
+			rows,
+			rate,
+			outcomes: true,
+			performance: true,
+			observedAt: '2026-05-01',
+			seed: 7,
+			credentials: riskCredentials
+		});
 		expect(result.traffic.ok).toBe(rows);
 		// Applicant i leaves at i / rate s: the run cannot be shorter than (rows − 1) / rate.
 		expect(result.traffic.elapsedSeconds).toBeGreaterThanOrEqual((rows - 1) / rate);
