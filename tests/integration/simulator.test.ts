@@ -99,6 +99,21 @@ describe('simulator options', () => {
 		expect(problem('term:=term_60@1.5')).toMatch(/share after @/);
 	});
 
+	it('should read only held-out rows, with the labels of the holdout list, for every shipped model', () => {
+		for (const [name, rows, bad] of [
+			['lending-club', 2465, 129],
+			['consumer-credit', 1114, 314]
+		] as const) {
+			const holdout = loadHoldout(name);
+			const fixture = JSON.parse(readFileSync(`tests/fixtures/${name}-holdout.json`, 'utf8')) as {
+				rows: number[];
+			};
+			expect(holdout.rows).toHaveLength(holdout.manifest.training.holdoutRows);
+			expect(holdout.rows.map((r) => r.row)).toEqual(fixture.rows);
+			expect([holdout.rows.length, holdout.rows.filter((r) => r.bad).length]).toEqual([rows, bad]);
+		}
+	});
+
 	it('should check every option and name each bad one', () => {
 		expect('config' in parseCommandLine(valid, {})).toBe(true);
 		const errors = (argv: string[]) => {
