@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import { decodeBase32IgnorePadding } from '@oslojs/encoding';
 import { generateHOTP } from '@oslojs/otp';
@@ -75,6 +76,15 @@ async function enrol(page: Page, screenshot?: string): Promise<string> {
 	await page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
 	await expect(page.getByRole('heading', { name: 'Your recovery codes' })).toBeVisible();
 	await expect(page.getByTestId('recovery-codes').getByRole('listitem')).toHaveCount(10);
+	// The codes can be kept as a file: the download holds each one.
+	const [download] = await Promise.all([
+		page.waitForEvent('download'),
+		page.getByRole('link', { name: 'Download as a text file' }).click()
+	]);
+	expect(download.suggestedFilename()).toBe('credible-recovery-codes.txt');
+	const saved = await readFile((await download.path()) ?? '', 'utf8');
+	for (const code of await page.getByTestId('recovery-codes').getByRole('listitem').allTextContents())
+		expect(saved).toContain(code.trim());
 	return manualKey;
 }
 

@@ -46,6 +46,13 @@ test('a signed-in risk manager’s home shows the decision figures, recent decis
 	await expect(tiles).toContainText('Approval rate');
 	await expect(page.getByRole('heading', { name: 'Recent decisions' })).toBeVisible();
 	await expect(page.getByRole('heading', { name: 'Open alerts' })).toBeVisible();
+	// Every link of the main navigation is a tap target of at least 44 × 44 px, at both widths.
+	const navLinks = page.getByRole('navigation', { name: 'Main' }).getByRole('link');
+	for (const link of await navLinks.all()) {
+		const [box, name] = await Promise.all([link.boundingBox(), link.textContent()]);
+		expect(box?.height, name ?? '').toBeGreaterThanOrEqual(44);
+		expect(box?.width, name ?? '').toBeGreaterThanOrEqual(44);
+	}
 	await page.screenshot({
 		path: `tests/e2e/screenshots/home-risk-manager-${testInfo.project.name}.png`,
 		fullPage: true
