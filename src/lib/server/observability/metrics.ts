@@ -109,6 +109,7 @@ function metricsRuntime(): Runtime {
 	const instruments = createInstruments(meter);
 	registerObservers(meter);
 	registerProcessMetrics(meter);
+	registerModelQuality(meter);
 	const probability = new CumulativeHistograms(PROBABILITY_BUCKETS);
 	metricProducers().add(
 		histogramProducer('credible.scoring', [
@@ -440,6 +441,66 @@ function registerProcessMetrics(meter: Meter): void {
 			result.observe(startTime, started);
 		},
 		[cpu, rss, startTime]
+	);
+}
+
+/** One feature's PSI as the alert engine last measured it. */
+export interface FeaturePsiSample {
+	model: string;
+	version: string;
+	feature: string;
+	psi: number;
+}
+
+/** `realised` over matured outcomes, `estimated` from the probabilities, `holdout` from the manifest. */
+export type AucKind = 'realised' | 'estimated' | 'holdout';
+
+export interface ModelAucSample {
+	model: string;
+	version: string;
+	kind: AucKind;
+	auc: number;
+}
+
+/**
+ * The latest measurements of the alert engine, read at scrape time: replaced whole by each
+ * evaluation, so a version or feature no longer measured leaves the exposition. Label values come
+ * from the loaded manifests only (live versions × their features), which bounds the cardinality.
+ */
+const modelQuality = {
+	psi: [] as readonly FeaturePsiSample[],
+	auc: [] as readonly ModelAucSample[]
+};
+
+/** Publishes the per-feature PSIs of one evaluation (the engine calls it each cycle). */
+export function publishFeaturePsi(samples: readonly FeaturePsiSample[]): void {
+	metricsRuntime();
+	modelQuality.psi = [...samples];
+}
+
+/** Publishes the AUCs of one performance measurement. */
+export function publishModelAuc(samples: readonly ModelAucSample[]): void {
+	metricsRuntime();
+	modelQuality.auc = [...samples];
+}
+
+function registerModelQuality(meter: Meter): void {
+	const psi = meter.createObservableGauge('credible_feature_psi', {
+		description:
+			'Population stability index of each input feature of a live model version over ALERT_DRIFT_WINDOW_HOURS against the manifest reference (only with at least ALERT_DRIFT_MIN_VALUES values).'
+	});
+	const auc = meter.createObservableGauge('credible_model_auc', {
+		description:
+			'AUC of a live model version: realised (matured outcomes of ALERT_AUC_WINDOW_DAYS), estimated (expected AUC of the last ALERT_AUC_WINDOW_DAYS of predictions) or holdout (manifest).'
+	});
+	meter.addBatchObservableCallback(
+		(result) => {
+			for (const s of modelQuality.psi)
+				result.observe(psi, s.psi, { model: s.model, version: s.version, feature: s.feature });
+			for (const s of modelQuality.auc)
+				result.observe(auc, s.auc, { model: s.model, version: s.version, kind: s.kind });
+		},
+		[psi, auc]
 	);
 }
 
