@@ -224,6 +224,23 @@ describe.each(testDatabaseKinds())('feature drift alert on %s', (kind) => {
 		expect(transitions).toEqual([]);
 		expect(await openAlerts(core, 'feature_drift')).toEqual([]);
 	});
+
+	it('should raise it again above the raise threshold, and resolve it and drop the gauges once the window is empty', async () => {
+		await score(0.5);
+		await score(0.5);
+		now += 15_000;
+		const raised = ofRule(await core.monitoring.alerts.evaluate(), 'feature_drift');
+		expect(raised.map((t) => [t.change, t.alert.key])).toEqual([['raised', key]]);
+
+		// A day later, with no prediction since, the window holds no value.
+		now += 25 * 60 * MINUTE;
+		const resolved = ofRule(await core.monitoring.alerts.evaluate(), 'feature_drift');
+		expect(resolved.map((t) => [t.change, t.alert.key])).toEqual([['resolved', key]]);
+		expect(resolved[0]!.alert.details.resolution).toBe(
+			'fewer than 100 values of annual_inc in the last 24 h'
+		);
+		expect(await scrapeMetrics()).not.toMatch(/^credible_feature_psi\{/m);
+	});
 });
 
 describe.each(testDatabaseKinds())('performance drop alert on %s', (kind) => {

@@ -301,8 +301,8 @@ export class AlertEngine {
 		return [
 			await this.checkTraffic(now),
 			...(await this.checkScoreShift(now)),
-			...(await this.checkFeatureDrift(now)),
-			...(await this.checkPerformance(now))
+			...(await isolated('feature_drift', () => this.checkFeatureDrift(now))),
+			...(await isolated('performance_drop', () => this.checkPerformance(now)))
 		];
 	}
 
@@ -604,6 +604,20 @@ export function withinHours(hours: string, at: Date): boolean {
 	const hour = at.getUTCHours();
 	if (start === end) return true;
 	return start < end ? hour >= start && hour < end : hour >= start || hour < end;
+}
+
+/**
+ * A model-quality rule that fails (a bundle whose manifest the service cannot read, a query error)
+ * is logged and skipped for this evaluation: its open alerts stay as they are and the other rules
+ * still run.
+ */
+async function isolated(rule: AlertRule, check: () => Promise<RuleCheck[]>): Promise<RuleCheck[]> {
+	try {
+		return await check();
+	} catch (error) {
+		logger.error({ err: error, rule }, 'alert rule failed; skipped this evaluation');
+		return [];
+	}
 }
 
 /** Non-missing values counted in the window (the bins' counts; missing ones are outside the bins). */

@@ -10,7 +10,9 @@
  */
 import {
 	metrics,
+	ValueType,
 	type Attributes,
+	type HrTime,
 	type BatchObservableResult,
 	type Histogram,
 	type Meter,
@@ -18,8 +20,15 @@ import {
 } from '@opentelemetry/api';
 import { PrometheusSerializer, type PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { emptyResource, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+	AggregationTemporality,
+	DataPointType,
+	MeterProvider,
+	type CollectionResult,
+	type MetricData,
+	type MetricProducer
+} from '@opentelemetry/sdk-metrics';
 import type { InferencePool } from '$inference/pool/pool';
 import { BATCH_SIZE_BOUNDS, emptyPoolCounters, type PoolStats } from '$inference/pool/stats';
 import { createPrometheusReader, metricProducers } from '../../../../otel/prometheus.js';
@@ -109,7 +118,6 @@ function metricsRuntime(): Runtime {
 	const instruments = createInstruments(meter);
 	registerObservers(meter);
 	registerProcessMetrics(meter);
-	registerModelQuality(meter);
 	const probability = new CumulativeHistograms(PROBABILITY_BUCKETS);
 	metricProducers().add(
 		histogramProducer('credible.scoring', [
@@ -122,6 +130,7 @@ function metricsRuntime(): Runtime {
 		])
 	);
 	metricProducers().add(batchSizeProducer());
+	metricProducers().add(modelQualityProducer());
 	onRequest(recordRequest);
 	runtime = {
 		exporter,
@@ -484,24 +493,56 @@ export function publishModelAuc(samples: readonly ModelAucSample[]): void {
 	modelQuality.auc = [...samples];
 }
 
-function registerModelQuality(meter: Meter): void {
-	const psi = meter.createObservableGauge('credible_feature_psi', {
-		description:
-			'Population stability index of each input feature of a live model version over ALERT_DRIFT_WINDOW_HOURS against the manifest reference (only with at least ALERT_DRIFT_MIN_VALUES values).'
+/**
+ * The two gauges as a metric producer rather than observable gauges: the SDK keeps reporting an
+ * observable gauge's series after its callback stops observing them, and a PSI of a feature no
+ * longer judged must leave the exposition instead of keeping an alert firing.
+ */
+function modelQualityProducer(): MetricProducer {
+	const gauge = (
+		name: string,
+		description: string,
+		points: readonly { attributes: Attributes; value: number }[],
+		now: HrTime
+	): MetricData => ({
+		descriptor: { name, description, unit: '', valueType: ValueType.DOUBLE },
+		aggregationTemporality: AggregationTemporality.CUMULATIVE,
+		dataPointType: DataPointType.GAUGE,
+		dataPoints: points.map((point) => ({ ...point, startTime: now, endTime: now }))
 	});
-	const auc = meter.createObservableGauge('credible_model_auc', {
-		description:
-			'AUC of a live model version: realised (matured outcomes of ALERT_AUC_WINDOW_DAYS), estimated (expected AUC of the last ALERT_AUC_WINDOW_DAYS of predictions) or holdout (manifest).'
-	});
-	meter.addBatchObservableCallback(
-		(result) => {
-			for (const s of modelQuality.psi)
-				result.observe(psi, s.psi, { model: s.model, version: s.version, feature: s.feature });
-			for (const s of modelQuality.auc)
-				result.observe(auc, s.auc, { model: s.model, version: s.version, kind: s.kind });
-		},
-		[psi, auc]
-	);
+	return {
+		collect(): Promise<CollectionResult> {
+			const ms = Date.now();
+			const now: HrTime = [Math.floor(ms / 1000), (ms % 1000) * 1e6];
+			const metrics = [
+				gauge(
+					'credible_feature_psi',
+					'Population stability index of each input feature of a live model version over ALERT_DRIFT_WINDOW_HOURS against the manifest reference (only with at least ALERT_DRIFT_MIN_VALUES values).',
+					modelQuality.psi.map((s) => ({
+						attributes: { model: s.model, version: s.version, feature: s.feature },
+						value: s.psi
+					})),
+					now
+				),
+				gauge(
+					'credible_model_auc',
+					'AUC of a live model version: realised (matured outcomes of ALERT_AUC_WINDOW_DAYS), estimated (expected AUC of the last ALERT_AUC_WINDOW_DAYS of predictions) or holdout (manifest).',
+					modelQuality.auc.map((s) => ({
+						attributes: { model: s.model, version: s.version, kind: s.kind },
+						value: s.auc
+					})),
+					now
+				)
+			];
+			return Promise.resolve({
+				resourceMetrics: {
+					resource: emptyResource(),
+					scopeMetrics: [{ scope: { name: 'credible.quality' }, metrics }]
+				},
+				errors: []
+			});
+		}
+	};
 }
 
 /** The Prometheus text exposition of every metric, as served at `/metrics`. */
