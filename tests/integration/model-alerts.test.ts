@@ -241,6 +241,38 @@ describe.each(testDatabaseKinds())('feature drift alert on %s', (kind) => {
 		);
 		expect(await scrapeMetrics()).not.toMatch(/^credible_feature_psi\{/m);
 	});
+
+	it('should watch a challenger too, and resolve its alerts once it is retired', async () => {
+		now = Date.now();
+		const challenger = 'scorecard-1.0.0';
+		const challengerKey = `${MODEL}/${challenger}/annual_inc`;
+		const applicants = golden.map((g) => ({ ...g.raw, annual_inc: (g.raw.annual_inc as number) * 0.5 }));
+		await createCaller(scorerContext(core)).scoring.scoreBatch({
+			model: MODEL,
+			version: challenger,
+			applicants
+		});
+		now = Math.max(now, Date.now());
+		const raised = ofRule(await core.monitoring.alerts.evaluate(), 'feature_drift');
+		expect(raised.filter((t) => t.alert.key === challengerKey).map((t) => t.change)).toEqual(['raised']);
+
+		// Promoted, then rolled back: the version rolled back is retired, and no longer scored.
+		const admin = createCaller({
+			...scorerContext(core),
+			principal: { kind: 'user', id: 'admin-1', name: 'admin', role: 'admin' }
+		});
+		await admin.models.promote({ model: MODEL, version: challenger, reason: 'Trial of the scorecard' });
+		await admin.models.rollback({ model: MODEL, reason: 'Inputs drifted' });
+		expect(core.models.resolve(MODEL, challenger).status).toBe('retired');
+		now += 15_000;
+		const resolved = ofRule(await core.monitoring.alerts.evaluate(), 'feature_drift').filter((t) =>
+			t.alert.key.startsWith(`${MODEL}/${challenger}/`)
+		);
+		expect(resolved.map((t) => [t.change, t.alert.key])).toEqual([['resolved', challengerKey]]);
+		expect(resolved[0]!.alert.details.resolution).toBe('model version no longer live');
+		const exposition = await scrapeMetrics();
+		expect(sample(exposition, 'credible_feature_psi', { model: MODEL, version: challenger })).toBe(undefined);
+	});
 });
 
 describe.each(testDatabaseKinds())('performance drop alert on %s', (kind) => {

@@ -40,6 +40,7 @@ import type { ModelRegistry, ModelVersion } from '../services/models.service';
 import { modelPerformance, monthsBefore, performanceInput } from '../services/performance.service';
 import {
 	markNotified,
+	openAlerts,
 	raiseAlert,
 	refreshAlert,
 	resolveAlert,
@@ -390,7 +391,23 @@ export class AlertEngine {
 			}
 		}
 		publishFeaturePsi(samples);
-		return checks;
+		return [...checks, ...(await this.#notLive(rule, checks))];
+	}
+
+	/**
+	 * Resolutions for the open alerts of `rule` that no check covers: those of a version that is
+	 * no longer live (retired, or back to registered) or of a bundle this instance no longer has.
+	 */
+	async #notLive(rule: AlertRule, checks: readonly RuleCheck[]): Promise<RuleCheck[]> {
+		const covered = new Set(checks.map((check) => (check.firing ? check.condition.key : check.key)));
+		return (await openAlerts(this.#options.db))
+			.filter((alert) => alert.rule === rule && !covered.has(alert.key))
+			.map((alert) => ({
+				firing: false as const,
+				rule,
+				key: alert.key,
+				reason: 'model version no longer live'
+			}));
 	}
 
 	/**
@@ -505,7 +522,7 @@ export class AlertEngine {
 				});
 		}
 		publishModelAuc(samples);
-		return checks;
+		return [...checks, ...(await this.#notLive(rule, checks))];
 	}
 
 	async checkTraffic(now: number): Promise<RuleCheck> {
