@@ -9,7 +9,9 @@ export const ALERT_RULE_LABELS: Record<string, string> = {
 	slo_latency: 'Latency SLO breach',
 	error_spike: 'Error spike',
 	no_traffic: 'No traffic',
-	score_shift: 'Score distribution shift'
+	score_shift: 'Score distribution shift',
+	feature_drift: 'Input feature drift',
+	performance_drop: 'Performance drop'
 };
 
 /** A number of milliseconds, with a precision that suits its size. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidEnvironmentError, parseEnv } from './env';
+import { driftAlertThresholds, InvalidEnvironmentError, parseEnv } from './env';
 
 describe('parseEnv', () => {
 	it('should apply the defaults of an empty environment', () => {
@@ -24,6 +24,24 @@ describe('parseEnv', () => {
 		expect(parseEnv({})).toMatchObject({ DRIFT_PSI_WATCH: 0.1, DRIFT_PSI_ACT: 0.25 });
 		expect(parseEnv({ DRIFT_PSI_WATCH: '0.05', DRIFT_PSI_ACT: '0.2' }).DRIFT_PSI_ACT).toBe(0.2);
 		expect(() => parseEnv({ DRIFT_PSI_WATCH: '0.3' })).toThrow(/DRIFT_PSI_ACT/);
+	});
+
+	it('should take the drift alert thresholds from the bands unless set, resolve below raise', () => {
+		expect(driftAlertThresholds(parseEnv({}))).toEqual({ raise: 0.25, resolve: 0.1 });
+		expect(
+			driftAlertThresholds(parseEnv({ ALERT_DRIFT_RAISE_PSI: '0.4', ALERT_DRIFT_RESOLVE_PSI: '0.2' }))
+		).toEqual({ raise: 0.4, resolve: 0.2 });
+		expect(() => parseEnv({ ALERT_DRIFT_RESOLVE_PSI: '0.25' })).toThrow(
+			/ALERT_DRIFT_RESOLVE_PSI: the resolve threshold \(0.25\) must be below the raise threshold \(0.25\)/
+		);
+		expect(() => parseEnv({ ALERT_DRIFT_RAISE_PSI: '0.05' })).toThrow(/ALERT_DRIFT_RAISE_PSI:/);
+	});
+
+	it('should refuse an AUC resolve margin that is not inside the raise margin', () => {
+		expect(parseEnv({})).toMatchObject({ ALERT_AUC_DROP: 0.05, ALERT_AUC_RESOLVE_DROP: 0.03 });
+		expect(() => parseEnv({ ALERT_AUC_RESOLVE_DROP: '0.05' })).toThrow(/ALERT_AUC_RESOLVE_DROP:/);
+		expect(() => parseEnv({ ALERT_AUC_DROP: '0' })).toThrow(/ALERT_AUC_DROP:/);
+		expect(() => parseEnv({ ALERT_DRIFT_WINDOW_HOURS: '0' })).toThrow(/ALERT_DRIFT_WINDOW_HOURS:/);
 	});
 
 	it('should name every wrong variable at once', () => {

@@ -139,6 +139,29 @@ export const envSchema = z.object({
 	ALERT_PSI_MIN_SAMPLES: z.coerce.number().int().min(10).max(1_000_000).default(200),
 	/** Score shift: how far back "recent" reaches, in minutes. */
 	ALERT_PSI_WINDOW_MINUTES: z.coerce.number().int().min(5).max(10_080).default(60),
+	/** Feature drift: hours of hourly drift counts each feature's PSI is measured over (up to now). */
+	ALERT_DRIFT_WINDOW_HOURS: z.coerce.number().int().min(1).max(168).default(24),
+	/** Feature drift: non-missing values of a feature needed in the window before its PSI is judged. */
+	ALERT_DRIFT_MIN_VALUES: z.coerce.number().int().min(10).max(1_000_000).default(200),
+	/** Feature drift: PSI at or above which the alert is raised; default DRIFT_PSI_ACT. */
+	ALERT_DRIFT_RAISE_PSI: z.coerce.number().positive().max(10).optional(),
+	/**
+	 * Feature drift: PSI below which an open alert resolves (hysteresis: between the two it stays as
+	 * it is); default DRIFT_PSI_WATCH. Must be below the raise threshold.
+	 */
+	ALERT_DRIFT_RESOLVE_PSI: z.coerce.number().positive().max(10).optional(),
+	/** Performance drop: AUC below the manifest's holdout AUC minus this raises the alert. */
+	ALERT_AUC_DROP: z.coerce.number().gt(0).max(0.5).default(0.05),
+	/** Performance drop: an open alert resolves once the AUC is back within this of the holdout AUC. */
+	ALERT_AUC_RESOLVE_DROP: z.coerce.number().min(0).max(0.5).default(0.03),
+	/** Performance drop: days of decisions measured (matured ones for realised AUC, the last for estimated). */
+	ALERT_AUC_WINDOW_DAYS: z.coerce.number().int().min(1).max(366).default(30),
+	/** Performance drop: matured loans with an outcome needed before the realised AUC is judged. */
+	ALERT_AUC_MIN_OUTCOMES: z.coerce.number().int().min(20).max(10_000_000).default(200),
+	/** Performance drop: predictions needed before the estimated AUC is judged (when outcomes are too few). */
+	ALERT_AUC_MIN_PREDICTIONS: z.coerce.number().int().min(20).max(10_000_000).default(500),
+	/** Performance drop: minutes between two measurements (each reads the window's predictions). */
+	ALERT_AUC_EVAL_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
 	/** http(s) URL that receives a JSON POST when an alert is raised or resolved; unset: none. */
 	ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
 	/** Longest a webhook delivery may take, in milliseconds. */
@@ -172,6 +195,26 @@ const refinedEnvSchema = envSchema.superRefine(
 				message: 'DRIFT_PSI_ACT must be greater than DRIFT_PSI_WATCH'
 			});
 		}
+		const drift = driftAlertThresholds(value);
+		// With neither set, the bands' own rule above already names the problem.
+		const driftSet = value.ALERT_DRIFT_RAISE_PSI !== undefined || value.ALERT_DRIFT_RESOLVE_PSI !== undefined;
+		if (driftSet && drift.resolve >= drift.raise) {
+			ctx.addIssue({
+				code: 'custom',
+				path: [
+					value.ALERT_DRIFT_RESOLVE_PSI === undefined ? 'ALERT_DRIFT_RAISE_PSI' : 'ALERT_DRIFT_RESOLVE_PSI'
+				],
+				message: `the resolve threshold (${drift.resolve}) must be below the raise threshold (${drift.raise}): ALERT_DRIFT_RESOLVE_PSI (default DRIFT_PSI_WATCH) < ALERT_DRIFT_RAISE_PSI (default DRIFT_PSI_ACT)`
+			});
+		}
+		if (value.ALERT_AUC_RESOLVE_DROP >= value.ALERT_AUC_DROP) {
+			ctx.addIssue({
+				code: 'custom',
+				path: ['ALERT_AUC_RESOLVE_DROP'],
+				message:
+					'ALERT_AUC_RESOLVE_DROP must be below ALERT_AUC_DROP (an alert resolves closer to the holdout AUC than it was raised)'
+			});
+		}
 		if (value.NODE_ENV === 'production' && !value.TOTP_ENCRYPTION_KEY) {
 			ctx.addIssue({
 				code: 'custom',
@@ -185,6 +228,16 @@ const refinedEnvSchema = envSchema.superRefine(
 );
 
 export type Env = z.infer<typeof envSchema>;
+
+/** The PSI thresholds of the feature-drift alert: raised at or above `raise`, resolved below `resolve`. */
+export function driftAlertThresholds(
+	value: Pick<Env, 'DRIFT_PSI_WATCH' | 'DRIFT_PSI_ACT' | 'ALERT_DRIFT_RAISE_PSI' | 'ALERT_DRIFT_RESOLVE_PSI'>
+): { raise: number; resolve: number } {
+	return {
+		raise: value.ALERT_DRIFT_RAISE_PSI ?? value.DRIFT_PSI_ACT,
+		resolve: value.ALERT_DRIFT_RESOLVE_PSI ?? value.DRIFT_PSI_WATCH
+	};
+}
 
 /** Thrown when the environment is invalid; its message names every bad variable. */
 export class InvalidEnvironmentError extends Error {

@@ -8,7 +8,18 @@
  * - `no_traffic` — no prediction recorded (by any instance) for `ALERT_NO_TRAFFIC_MINUTES`, during
  *   `ALERT_TRAFFIC_HOURS` or after traffic was seen in the previous 24 hours;
  * - `score_shift` — PSI of each champion's recent probabilities against its manifest's reference
- *   score distribution above `ALERT_PSI_THRESHOLD`, once `ALERT_PSI_MIN_SAMPLES` are in.
+ *   score distribution above `ALERT_PSI_THRESHOLD`, once `ALERT_PSI_MIN_SAMPLES` are in;
+ * - `feature_drift` — PSI of each input feature of each live version (champion, challengers,
+ *   shadows) over the last `ALERT_DRIFT_WINDOW_HOURS` of drift counts against the manifest's
+ *   reference, at or above the raise threshold with `ALERT_DRIFT_MIN_VALUES` values; it resolves
+ *   only below the lower resolve threshold (between the two an open alert stays open, a closed one
+ *   stays closed);
+ * - `performance_drop` — AUC of each live version (realised over matured outcomes, else estimated
+ *   from the probabilities) below the manifest's holdout AUC minus `ALERT_AUC_DROP`; it resolves
+ *   once back within `ALERT_AUC_RESOLVE_DROP`. Measured every `ALERT_AUC_EVAL_MINUTES` only.
+ *
+ * The last two publish what they measure as the `credible_feature_psi` and `credible_model_auc`
+ * gauges of `/metrics` (nothing is computed at scrape time).
  *
  * The first two watch this instance's traffic, so their alerts are keyed by instance; the others
  * read the shared database and are raised once for all instances (see alerts.service.ts).
@@ -16,11 +27,20 @@
 import { hostname } from 'node:os';
 import type { Database } from '../db';
 import type { Alert, AlertRule } from '../db/schema';
-import type { Env } from '../env';
+import { driftAlertThresholds, type Env } from '../env';
 import { logger } from '../logger';
-import type { ModelRegistry } from '../services/models.service';
+import {
+	publishFeaturePsi,
+	publishModelAuc,
+	type FeaturePsiSample,
+	type ModelAucSample
+} from '../observability/metrics';
+import { computeDrift, type FeatureDriftView } from '../services/drift.service';
+import type { ModelRegistry, ModelVersion } from '../services/models.service';
+import { modelPerformance, monthsBefore, performanceInput } from '../services/performance.service';
 import {
 	markNotified,
+	openAlerts,
 	raiseAlert,
 	refreshAlert,
 	resolveAlert,
@@ -60,6 +80,19 @@ export type AlertConfig = Pick<
 	| 'ALERT_PSI_THRESHOLD'
 	| 'ALERT_PSI_MIN_SAMPLES'
 	| 'ALERT_PSI_WINDOW_MINUTES'
+	| 'DRIFT_PSI_WATCH'
+	| 'DRIFT_PSI_ACT'
+	| 'ALERT_DRIFT_WINDOW_HOURS'
+	| 'ALERT_DRIFT_MIN_VALUES'
+	| 'ALERT_DRIFT_RAISE_PSI'
+	| 'ALERT_DRIFT_RESOLVE_PSI'
+	| 'PERFORMANCE_MATURITY_MONTHS'
+	| 'ALERT_AUC_DROP'
+	| 'ALERT_AUC_RESOLVE_DROP'
+	| 'ALERT_AUC_WINDOW_DAYS'
+	| 'ALERT_AUC_MIN_OUTCOMES'
+	| 'ALERT_AUC_MIN_PREDICTIONS'
+	| 'ALERT_AUC_EVAL_MINUTES'
 >;
 
 export interface AlertEngineOptions {
@@ -75,15 +108,24 @@ export interface AlertEngineOptions {
 	timers?: Timers;
 }
 
-/** One rule's verdict: a condition that holds, or why it does not. */
+/**
+ * One rule's verdict: a condition that holds, or why it does not. `held` marks a measurement in a
+ * rule's hysteresis band: an open alert stays open (refreshed with it), none is raised.
+ */
 export type RuleCheck =
 	| { firing: true; condition: AlertCondition }
-	| { firing: false; rule: AlertRule; key: string; reason: string };
+	| { firing: false; rule: AlertRule; key: string; reason: string; held?: AlertCondition };
 
 export interface Transition {
 	change: 'raised' | 'resolved';
 	alert: Alert;
 }
+
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+
+/** Versions that receive traffic: the champion and the challengers and shadows scored beside it. */
+const LIVE_STATES: ReadonlySet<ModelVersion['status']> = new Set(['champion', 'challenger', 'shadow']);
 
 /** Rules whose alerts belong to one instance. */
 const PER_INSTANCE_RULES: readonly AlertRule[] = ['slo_latency', 'error_spike'];
@@ -101,6 +143,8 @@ export class AlertEngine {
 	readonly #startedAt: number;
 	#handle: unknown;
 	#running: Promise<Transition[]> | undefined;
+	/** When the performance rule last measured (it reads whole windows of predictions). */
+	#performanceAt: number | undefined;
 	readonly #deliveries = new Set<Promise<void>>();
 
 	constructor(options: AlertEngineOptions) {
@@ -157,6 +201,8 @@ export class AlertEngine {
 				const raised = await raiseAlert(db, check.condition, at);
 				if (raised) transitions.push({ change: 'raised', alert: raised });
 				else await refreshAlert(db, check.condition, at);
+			} else if (check.held) {
+				await refreshAlert(db, check.held, at);
 			} else {
 				const resolved = await resolveAlert(db, check.rule, check.key, at, check.reason);
 				if (resolved) transitions.push({ change: 'resolved', alert: resolved });
@@ -253,7 +299,230 @@ export class AlertEngine {
 	}
 
 	async #databaseChecks(now: number): Promise<RuleCheck[]> {
-		return [await this.checkTraffic(now), ...(await this.checkScoreShift(now))];
+		return [
+			await this.checkTraffic(now),
+			...(await this.checkScoreShift(now)),
+			...(await isolated('feature_drift', () => this.checkFeatureDrift(now))),
+			...(await isolated('performance_drop', () => this.checkPerformance(now)))
+		];
+	}
+
+	/** Every live version of every model, champion first. */
+	#liveVersions(): ModelVersion[] {
+		const { models } = this.#options;
+		return models.modelIds().flatMap((id) =>
+			models
+				.versionsOf(id)
+				.filter((version) => LIVE_STATES.has(version.status))
+				.sort((a, b) => Number(b.status === 'champion') - Number(a.status === 'champion'))
+		);
+	}
+
+	/**
+	 * PSI of every input feature of every live version over the last `ALERT_DRIFT_WINDOW_HOURS`
+	 * whole hours (the current one included), from the drift service's hourly counts; publishes
+	 * the judged ones as `credible_feature_psi`.
+	 */
+	async checkFeatureDrift(now: number): Promise<RuleCheck[]> {
+		const { config, db, models } = this.#options;
+		const { ALERT_DRIFT_WINDOW_HOURS: hours, ALERT_DRIFT_MIN_VALUES: minValues } = config;
+		const { raise, resolve } = driftAlertThresholds(config);
+		const rule = 'feature_drift';
+		const to = Math.floor(now / HOUR_MS) * HOUR_MS + HOUR_MS;
+		const from = to - hours * HOUR_MS;
+		const checks: RuleCheck[] = [];
+		const samples: FeaturePsiSample[] = [];
+		for (const live of this.#liveVersions()) {
+			const { id: model, version } = live.manifest.model;
+			const view = await computeDrift(
+				{ db, models, bands: { watch: config.DRIFT_PSI_WATCH, act: config.DRIFT_PSI_ACT } },
+				{ model, version, from: new Date(from).toISOString(), to: new Date(to).toISOString() },
+				now
+			);
+			for (const feature of view.features) {
+				const key = `${model}/${version}/${feature.feature}`;
+				const values = valuesOf(feature);
+				if (values < minValues) {
+					checks.push({
+						firing: false,
+						rule,
+						key,
+						reason: `fewer than ${minValues} values of ${feature.feature} in the last ${hours} h`
+					});
+					continue;
+				}
+				const { psi } = feature;
+				samples.push({ model, version, feature: feature.feature, psi });
+				const condition: AlertCondition = {
+					rule,
+					key,
+					severity: 'warning',
+					summary: `Input ${feature.feature} of ${model}/${version} drifted: PSI ${psi.toFixed(2)} against the training reference over the last ${hours} h (${values} values)`,
+					value: psi,
+					threshold: raise,
+					details: {
+						model,
+						version,
+						feature: feature.feature,
+						kind: feature.kind,
+						values,
+						windowHours: hours,
+						resolveBelow: resolve,
+						missingRate: feature.missingRate,
+						bins: feature.bins.map((bin) => ({
+							label: bin.label,
+							expected: bin.expected,
+							actual: bin.actual,
+							count: bin.count
+						}))
+					}
+				};
+				if (psi >= raise) checks.push({ firing: true, condition });
+				else if (psi < resolve)
+					checks.push({ firing: false, rule, key, reason: `PSI back to ${psi.toFixed(3)}` });
+				else
+					checks.push({
+						firing: false,
+						rule,
+						key,
+						reason: `PSI ${psi.toFixed(3)} between ${resolve} and ${raise}`,
+						held: condition
+					});
+			}
+		}
+		publishFeaturePsi(samples);
+		return [...checks, ...(await this.#notLive(rule, checks))];
+	}
+
+	/**
+	 * Resolutions for the open alerts of `rule` that no check covers: those of a version that is
+	 * no longer live (retired, or back to registered) or of a bundle this instance no longer has.
+	 */
+	async #notLive(rule: AlertRule, checks: readonly RuleCheck[]): Promise<RuleCheck[]> {
+		const covered = new Set(checks.map((check) => (check.firing ? check.condition.key : check.key)));
+		return (await openAlerts(this.#options.db))
+			.filter((alert) => alert.rule === rule && !covered.has(alert.key))
+			.map((alert) => ({
+				firing: false as const,
+				rule,
+				key: alert.key,
+				reason: 'model version no longer live'
+			}));
+	}
+
+	/**
+	 * AUC of every live version against its manifest's holdout AUC: realised over the loans decided
+	 * in the `ALERT_AUC_WINDOW_DAYS` before the maturity cut-off, when at least
+	 * `ALERT_AUC_MIN_OUTCOMES` of them have an outcome; else estimated from the probabilities of the
+	 * last `ALERT_AUC_WINDOW_DAYS` of decisions, with at least `ALERT_AUC_MIN_PREDICTIONS`. Runs at
+	 * most every `ALERT_AUC_EVAL_MINUTES` (nothing is checked in between), and publishes the figures
+	 * as `credible_model_auc`.
+	 */
+	async checkPerformance(now: number): Promise<RuleCheck[]> {
+		const { config, db, models } = this.#options;
+		if (
+			this.#performanceAt !== undefined &&
+			now - this.#performanceAt < config.ALERT_AUC_EVAL_MINUTES * MINUTE_MS
+		)
+			return [];
+		this.#performanceAt = now;
+		const rule = 'performance_drop';
+		const days = config.ALERT_AUC_WINDOW_DAYS;
+		const at = new Date(now);
+		const cutoff = monthsBefore(at, config.PERFORMANCE_MATURITY_MONTHS);
+		const checks: RuleCheck[] = [];
+		const samples: ModelAucSample[] = [];
+		for (const live of this.#liveVersions()) {
+			const { id: model, version } = live.manifest.model;
+			const key = `${model}/${version}`;
+			const holdout = live.manifest.metrics.holdout.auc;
+			samples.push({ model, version, kind: 'holdout', auc: holdout });
+			const overall = async (end: Date) => {
+				const report = await modelPerformance(
+					db,
+					models,
+					performanceInput.parse({
+						model,
+						version,
+						by: 'window',
+						window: 'month',
+						from: isoDay(new Date(end.getTime() - days * DAY_MS)),
+						to: isoDay(end)
+					}),
+					{ maturityMonths: config.PERFORMANCE_MATURITY_MONTHS, now: at }
+				);
+				return report.versions.find((v) => v.version === version)?.overall;
+			};
+			const matured = (await overall(cutoff))?.realised;
+			const recent = await overall(at);
+			const realised =
+				matured?.auc && matured.n >= config.ALERT_AUC_MIN_OUTCOMES
+					? { auc: matured.auc.value, n: matured.n }
+					: null;
+			const estimated =
+				recent?.estimated.auc != null && recent.predictions >= config.ALERT_AUC_MIN_PREDICTIONS
+					? { auc: recent.estimated.auc, n: recent.predictions }
+					: null;
+			if (realised) samples.push({ model, version, kind: 'realised', auc: realised.auc });
+			if (estimated) samples.push({ model, version, kind: 'estimated', auc: estimated.auc });
+			const measured = realised
+				? { kind: 'realised' as const, ...realised }
+				: estimated
+					? { kind: 'estimated' as const, ...estimated }
+					: null;
+			if (!measured) {
+				checks.push({
+					firing: false,
+					rule,
+					key,
+					reason: `fewer than ${config.ALERT_AUC_MIN_OUTCOMES} matured outcomes and ${config.ALERT_AUC_MIN_PREDICTIONS} predictions in ${days} days`
+				});
+				continue;
+			}
+			const floor = holdout - config.ALERT_AUC_DROP;
+			const recovered = holdout - config.ALERT_AUC_RESOLVE_DROP;
+			const what =
+				measured.kind === 'realised'
+					? `realised AUC over ${measured.n} matured loans with an outcome`
+					: `estimated AUC over the last ${measured.n} predictions (no matured outcomes yet)`;
+			const condition: AlertCondition = {
+				rule,
+				key,
+				severity: measured.kind === 'realised' ? 'critical' : 'warning',
+				summary: `Performance of ${key} dropped: ${what} is ${measured.auc.toFixed(3)}, against ${holdout.toFixed(3)} on the holdout set`,
+				value: measured.auc,
+				threshold: floor,
+				details: {
+					model,
+					version,
+					kind: measured.kind,
+					n: measured.n,
+					holdoutAuc: holdout,
+					resolveAtOrAbove: recovered,
+					windowDays: days,
+					realised: realised?.auc ?? null,
+					estimated: estimated?.auc ?? null
+				}
+			};
+			if (measured.auc < floor) checks.push({ firing: true, condition });
+			else if (measured.auc >= recovered)
+				checks.push({
+					firing: false,
+					rule,
+					key,
+					reason: `${measured.kind} AUC back to ${measured.auc.toFixed(3)}`
+				});
+			else
+				checks.push({
+					firing: false,
+					rule,
+					key,
+					reason: `${measured.kind} AUC ${measured.auc.toFixed(3)} between ${floor.toFixed(3)} and ${recovered.toFixed(3)}`,
+					held: condition
+				});
+		}
+		publishModelAuc(samples);
+		return [...checks, ...(await this.#notLive(rule, checks))];
 	}
 
 	async checkTraffic(now: number): Promise<RuleCheck> {
@@ -353,3 +622,24 @@ export function withinHours(hours: string, at: Date): boolean {
 	if (start === end) return true;
 	return start < end ? hour >= start && hour < end : hour >= start || hour < end;
 }
+
+/**
+ * A model-quality rule that fails (a bundle whose manifest the service cannot read, a query error)
+ * is logged and skipped for this evaluation: its open alerts stay as they are and the other rules
+ * still run.
+ */
+async function isolated(rule: AlertRule, check: () => Promise<RuleCheck[]>): Promise<RuleCheck[]> {
+	try {
+		return await check();
+	} catch (error) {
+		logger.error({ err: error, rule }, 'alert rule failed; skipped this evaluation');
+		return [];
+	}
+}
+
+/** Non-missing values counted in the window (the bins' counts; missing ones are outside the bins). */
+function valuesOf(feature: FeatureDriftView): number {
+	return feature.bins.reduce((sum, bin) => sum + bin.count, 0);
+}
+
+const isoDay = (at: Date) => at.toISOString().slice(0, 10);

@@ -10,7 +10,9 @@
  */
 import {
 	metrics,
+	ValueType,
 	type Attributes,
+	type HrTime,
 	type BatchObservableResult,
 	type Histogram,
 	type Meter,
@@ -18,8 +20,15 @@ import {
 } from '@opentelemetry/api';
 import { PrometheusSerializer, type PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { emptyResource, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+	AggregationTemporality,
+	DataPointType,
+	MeterProvider,
+	type CollectionResult,
+	type MetricData,
+	type MetricProducer
+} from '@opentelemetry/sdk-metrics';
 import type { InferencePool } from '$inference/pool/pool';
 import { BATCH_SIZE_BOUNDS, emptyPoolCounters, type PoolStats } from '$inference/pool/stats';
 import { createPrometheusReader, metricProducers } from '../../../../otel/prometheus.js';
@@ -121,6 +130,7 @@ function metricsRuntime(): Runtime {
 		])
 	);
 	metricProducers().add(batchSizeProducer());
+	metricProducers().add(modelQualityProducer());
 	onRequest(recordRequest);
 	runtime = {
 		exporter,
@@ -441,6 +451,98 @@ function registerProcessMetrics(meter: Meter): void {
 		},
 		[cpu, rss, startTime]
 	);
+}
+
+/** One feature's PSI as the alert engine last measured it. */
+export interface FeaturePsiSample {
+	model: string;
+	version: string;
+	feature: string;
+	psi: number;
+}
+
+/** `realised` over matured outcomes, `estimated` from the probabilities, `holdout` from the manifest. */
+export type AucKind = 'realised' | 'estimated' | 'holdout';
+
+export interface ModelAucSample {
+	model: string;
+	version: string;
+	kind: AucKind;
+	auc: number;
+}
+
+/**
+ * The latest measurements of the alert engine, read at scrape time: replaced whole by each
+ * evaluation, so a version or feature no longer measured leaves the exposition. Label values come
+ * from the loaded manifests only (live versions × their features), which bounds the cardinality.
+ */
+const modelQuality = {
+	psi: [] as readonly FeaturePsiSample[],
+	auc: [] as readonly ModelAucSample[]
+};
+
+/** Publishes the per-feature PSIs of one evaluation (the engine calls it each cycle). */
+export function publishFeaturePsi(samples: readonly FeaturePsiSample[]): void {
+	metricsRuntime();
+	modelQuality.psi = [...samples];
+}
+
+/** Publishes the AUCs of one performance measurement. */
+export function publishModelAuc(samples: readonly ModelAucSample[]): void {
+	metricsRuntime();
+	modelQuality.auc = [...samples];
+}
+
+/**
+ * The two gauges as a metric producer rather than observable gauges: the SDK keeps reporting an
+ * observable gauge's series after its callback stops observing them, and a PSI of a feature no
+ * longer judged must leave the exposition instead of keeping an alert firing.
+ */
+function modelQualityProducer(): MetricProducer {
+	const gauge = (
+		name: string,
+		description: string,
+		points: readonly { attributes: Attributes; value: number }[],
+		now: HrTime
+	): MetricData => ({
+		descriptor: { name, description, unit: '', valueType: ValueType.DOUBLE },
+		aggregationTemporality: AggregationTemporality.CUMULATIVE,
+		dataPointType: DataPointType.GAUGE,
+		dataPoints: points.map((point) => ({ ...point, startTime: now, endTime: now }))
+	});
+	return {
+		collect(): Promise<CollectionResult> {
+			const ms = Date.now();
+			const now: HrTime = [Math.floor(ms / 1000), (ms % 1000) * 1e6];
+			const metrics = [
+				gauge(
+					'credible_feature_psi',
+					'Population stability index of each input feature of a live model version over ALERT_DRIFT_WINDOW_HOURS against the manifest reference (only with at least ALERT_DRIFT_MIN_VALUES values).',
+					modelQuality.psi.map((s) => ({
+						attributes: { model: s.model, version: s.version, feature: s.feature },
+						value: s.psi
+					})),
+					now
+				),
+				gauge(
+					'credible_model_auc',
+					'AUC of a live model version: realised (matured outcomes of ALERT_AUC_WINDOW_DAYS), estimated (expected AUC of the last ALERT_AUC_WINDOW_DAYS of predictions) or holdout (manifest).',
+					modelQuality.auc.map((s) => ({
+						attributes: { model: s.model, version: s.version, kind: s.kind },
+						value: s.auc
+					})),
+					now
+				)
+			];
+			return Promise.resolve({
+				resourceMetrics: {
+					resource: emptyResource(),
+					scopeMetrics: [{ scope: { name: 'credible.quality' }, metrics }]
+				},
+				errors: []
+			});
+		}
+	};
 }
 
 /** The Prometheus text exposition of every metric, as served at `/metrics`. */

@@ -11,7 +11,14 @@ import {
 	uuid
 } from 'drizzle-orm/pg-core';
 
-export const alertRules = ['slo_latency', 'error_spike', 'no_traffic', 'score_shift'] as const;
+export const alertRules = [
+	'slo_latency',
+	'error_spike',
+	'no_traffic',
+	'score_shift',
+	'feature_drift',
+	'performance_drop'
+] as const;
 export type AlertRule = (typeof alertRules)[number];
 
 export const alertSeverities = ['warning', 'critical'] as const;
@@ -32,8 +39,9 @@ export const alerts = pgTable(
 		id: uuid('id').primaryKey().defaultRandom(),
 		rule: text('rule').$type<AlertRule>().notNull(),
 		/**
-		 * What the rule watches within its kind: a model (`lending-club/xgb-1.0.0`) for a score shift,
-		 * the instance for in-process rules, empty for instance-wide rules.
+		 * What the rule watches within its kind: a model version (`lending-club/xgb-1.0.0`) for a score
+		 * shift or a performance drop, a version's feature (`lending-club/xgb-1.0.0/annual_inc`) for
+		 * feature drift, the instance for in-process rules, empty for instance-wide rules.
 		 */
 		key: text('key').notNull().default(''),
 		severity: text('severity').$type<AlertSeverity>().notNull(),
