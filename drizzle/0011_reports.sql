@@ -10,6 +10,7 @@ CREATE TABLE "reports" (
 	"content" jsonb,
 	"error" text,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"started_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"completed_at" timestamp with time zone,
 	"notified_at" timestamp with time zone,
 	CONSTRAINT "reports_kind_check" CHECK ("reports"."kind" in ('daily', 'weekly')),

@@ -32,6 +32,8 @@ export const reports = pgTable(
 		/** Why it failed, when it did. */
 		error: text('error'),
 		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+		/** When the current run began (a failed or abandoned run may be taken over, see reports.service). */
+		startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
 		completedAt: timestamp('completed_at', { withTimezone: true }),
 		/** Last successful webhook delivery; null when none was configured or it failed. */
 		notifiedAt: timestamp('notified_at', { withTimezone: true })
