@@ -33,7 +33,7 @@ export class ReportScheduler {
 			if (!pattern || this.#jobs.has(kind)) continue;
 			const job = new Cron(
 				pattern,
-				{ name: `report-${kind}`, timezone: this.#config.timezone, protect: true, unref: true },
+				{ timezone: this.#config.timezone, protect: true, unref: true },
 				(self: Cron) => this.#fire(kind, self.currentRun() ?? new Date())
 			);
 			this.#jobs.set(kind, job);
