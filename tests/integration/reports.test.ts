@@ -340,6 +340,9 @@ describe.each(testDatabaseKinds())('reports on %s', (kind) => {
 			severity: income.severity
 		});
 		expect(cell('volume', '', 'predictions')!.value).toBe(String(2 * golden.length));
+		// No decision of the other model: no PSI to state, the cell is empty.
+		const empty = parsed.data.find((r) => r.model === 'consumer-credit' && r.item === '$score');
+		expect(empty).toMatchObject({ figure: 'psi', value: '', severity: '' });
 		expect(cell('volume', '', 'predictions', challenger)!.value).toBe('40');
 		expect(cell('realised', '2025-03-02/2025-03-03', 'defaults')!.value).toBe(String(cohortDefaults));
 	});
@@ -442,6 +445,27 @@ describe.each(testDatabaseKinds())('reports on %s', (kind) => {
 		)) as { reports: { id: string }[]; canRun: boolean };
 		expect(data.reports.map((r) => r.id)).toContain(reportId);
 		expect(data.canRun).toBe(false);
+		// The run-now form: a kind it does not know is a 400 naming the field, not a 500.
+		const action = reportsPage.actions.run as (event: unknown) => Promise<unknown>;
+		const bad = (await action(
+			pageEvent({
+				role: 'admin',
+				url: '/monitoring/reports',
+				routeId: '/monitoring/reports',
+				form: { kind: 'hourly' }
+			})
+		)) as { status: number; data: { fieldErrors: Record<string, string[]> } };
+		expect(bad.status).toBe(400);
+		expect(bad.data.fieldErrors).toHaveProperty('kind');
+		const denied = (await action(
+			pageEvent({
+				role: 'risk_manager',
+				url: '/monitoring/reports',
+				routeId: '/monitoring/reports',
+				form: { kind: 'weekly' }
+			})
+		)) as { status: number };
+		expect(denied.status).toBe(403);
 	});
 
 	it('should let an administrator run the last whole day now, once, audited', async () => {

@@ -32,10 +32,12 @@ export function renderReportCsv(content: ReportContent, meta: { id: string }): s
 			push('volume', '', 'review', v.volume.review);
 			push('volume', '', 'decline', v.volume.decline);
 			if (v.drift) {
-				push('drift', '$score', 'psi', v.drift.score.psi, v.drift.score.severity ?? '');
+				// No PSI without a present value in the period (severity null): the cell is left empty.
+				const { score } = v.drift;
+				push('drift', '$score', 'psi', score.severity ? score.psi : null, score.severity ?? '');
 				for (const f of v.drift.features) {
-					push('drift', f.feature, 'psi', f.psi, f.severity ?? '');
-					push('drift', f.feature, 'missing_rate_change', f.missingRateChange);
+					push('drift', f.feature, 'psi', f.severity ? f.psi : null, f.severity ?? '');
+					push('drift', f.feature, 'missing_rate_change', f.severity ? f.missingRateChange : null);
 				}
 			}
 			if (v.estimated) {

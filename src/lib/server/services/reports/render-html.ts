@@ -57,10 +57,10 @@ function version(v: VersionReport): string {
 		return parts.join('');
 	}
 	const rows = [
-		`<tr><td>score</td><td class="n">${fixed(v.drift.score.psi)}</td><td>${severity(v.drift.score.severity)}</td><td class="n">${dash}</td></tr>`,
+		`<tr><td>score</td><td class="n">${v.drift.score.severity ? fixed(v.drift.score.psi) : dash}</td><td>${severity(v.drift.score.severity)}</td><td class="n">${dash}</td></tr>`,
 		...v.drift.features.map(
 			(f) =>
-				`<tr><td>${escape(f.feature)}</td><td class="n">${fixed(f.psi)}</td><td>${severity(f.severity)}</td><td class="n">${f.severity ? percent(f.missingRateChange) : dash}</td></tr>`
+				`<tr><td>${escape(f.feature)}</td><td class="n">${f.severity ? fixed(f.psi) : dash}</td><td>${severity(f.severity)}</td><td class="n">${f.severity ? percent(f.missingRateChange) : dash}</td></tr>`
 		)
 	];
 	parts.push(

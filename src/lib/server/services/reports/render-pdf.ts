@@ -104,13 +104,18 @@ function writeVersion(doc: PDFKit.PDFDocument, v: VersionReport, width: number):
 		true
 	);
 	row(
-		['score', fixed(v.drift.score.psi), v.drift.score.severity ?? dash, dash],
+		['score', v.drift.score.severity ? fixed(v.drift.score.psi) : dash, v.drift.score.severity ?? dash, dash],
 		false,
 		v.drift.score.severity
 	);
 	for (const f of v.drift.features)
 		row(
-			[f.feature, fixed(f.psi), f.severity ?? dash, f.severity ? percent(f.missingRateChange) : dash],
+			[
+				f.feature,
+				f.severity ? fixed(f.psi) : dash,
+				f.severity ?? dash,
+				f.severity ? percent(f.missingRateChange) : dash
+			],
 			false,
 			f.severity
 		);
