@@ -528,6 +528,18 @@ describe.each(testDatabaseKinds())('reports on %s', (kind) => {
 				(service) =>
 					new ReportScheduler(service, { daily: null, weekly: '* * * * * *', timezone: 'Europe/Paris' })
 			);
+			// The schedule is read in its time zone (New York is UTC−5 in January, UTC−4 in July).
+			const eastern = new ReportScheduler(services[0]!, {
+				daily: '0 6 * * *',
+				weekly: null,
+				timezone: 'America/New_York'
+			});
+			eastern.start();
+			expect(eastern.next().daily).toMatch(/T1[01]:00:00\.000Z$/);
+			expect(eastern.next().weekly).toBeNull();
+			await eastern.stop();
+			expect(eastern.next().daily).toBeNull();
+
 			for (const scheduler of schedulers) scheduler.start();
 			const deadline = Date.now() + 15_000;
 			while (schedulers.some((s) => s.counts.fired < 2) && Date.now() < deadline)
@@ -543,6 +555,29 @@ describe.each(testDatabaseKinds())('reports on %s', (kind) => {
 			expect(rows).toHaveLength(1);
 			expect(rows[0]!.status).toBe('completed');
 			expect(['instance-0', 'instance-1']).toContain(rows[0]!.instance);
+
+			// A run abandoned for over 30 minutes (its instance stopped) is taken over by the next claim;
+			// one still fresh is not.
+			const abandoned = new Date('2026-01-05T06:00:00Z');
+			const stale = periodOf('daily', abandoned);
+			await t.core.db.insert(reports).values({
+				kind: 'daily',
+				periodStart: stale.from,
+				periodEnd: stale.to,
+				instance: 'gone',
+				startedAt: new Date(Date.now() - 31 * 60_000)
+			});
+			const fresh = periodOf('daily', new Date('2026-01-06T06:00:00Z'));
+			await t.core.db
+				.insert(reports)
+				.values({ kind: 'daily', periodStart: fresh.from, periodEnd: fresh.to, instance: 'busy' });
+			const takeover = await services[1]!.run('daily', abandoned);
+			expect(takeover).toMatchObject({
+				created: true,
+				report: { status: 'completed', instance: 'instance-1' }
+			});
+			const busy = await services[1]!.run('daily', new Date('2026-01-06T06:00:00Z'));
+			expect(busy).toMatchObject({ created: false, report: { status: 'running', instance: 'busy' } });
 		} finally {
 			await second?.close();
 		}
