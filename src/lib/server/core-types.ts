@@ -14,6 +14,8 @@ import type { ApiAuth } from './auth/api-auth';
 import type { Cors } from './http/cors';
 import type { RateLimiter } from './limits/rate-limit';
 import type { Monitoring } from './monitoring';
+import type { ReportService } from './services/reports/reports.service';
+import type { ReportScheduler } from './services/reports/scheduler';
 
 export interface ReadinessCheck {
 	name: string;
@@ -42,5 +44,7 @@ export interface Core {
 	readiness: ReadinessCheck[];
 	/** In-process request statistics and the alert engine (see docs/monitoring.md). */
 	monitoring: Monitoring;
+	/** Scheduled drift-and-performance reports and this instance's schedule (docs/reports.md). */
+	reports: { service: ReportService; scheduler: ReportScheduler };
 	stop(): Promise<void>;
 }

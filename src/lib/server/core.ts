@@ -30,6 +30,8 @@ import { initMetrics, observeCore } from './observability/metrics';
 import { metricsRequestHandler, startMetricsServer } from './observability/metrics-endpoint';
 import { observeWriter } from './observability/persistence';
 import { createMonitoring, type MonitoringOptions } from './monitoring';
+import { ReportService } from './services/reports/reports.service';
+import { ReportScheduler } from './services/reports/scheduler';
 
 import type { Core, ReadinessCheck } from './core-types';
 
@@ -179,6 +181,19 @@ export async function createCore(
 		}
 	];
 	const monitoring = createMonitoring(config, database.db, models, options.monitoring);
+	const reportService = new ReportService({
+		db: database.db,
+		models,
+		config,
+		instance: monitoring.alerts.instance,
+		clock: options.monitoring?.clock
+	});
+	const reportScheduler = new ReportScheduler(reportService, {
+		daily: config.REPORT_DAILY_CRON,
+		weekly: config.REPORT_WEEKLY_CRON,
+		timezone: config.REPORT_TIMEZONE
+	});
+	reportScheduler.start();
 	return {
 		env: config,
 		database,
@@ -195,7 +210,9 @@ export async function createCore(
 		startedAt: new Date(),
 		readiness,
 		monitoring,
+		reports: { service: reportService, scheduler: reportScheduler },
 		stop: async () => {
+			await reportScheduler.stop();
 			await monitoring.stop();
 			await lifecycle.stop();
 			await rm(bundleDir, { recursive: true, force: true });

@@ -44,6 +44,30 @@ describe('parseEnv', () => {
 		expect(() => parseEnv({ ALERT_DRIFT_WINDOW_HOURS: '0' })).toThrow(/ALERT_DRIFT_WINDOW_HOURS:/);
 	});
 
+	it('should take the report schedules, turn them off when empty, and name a bad one', () => {
+		expect(parseEnv({})).toMatchObject({
+			REPORT_DAILY_CRON: '0 6 * * *',
+			REPORT_WEEKLY_CRON: '0 6 * * 1',
+			REPORT_TIMEZONE: 'UTC'
+		});
+		const off = parseEnv({
+			REPORT_DAILY_CRON: '',
+			REPORT_WEEKLY_CRON: 'off',
+			REPORT_TIMEZONE: 'Europe/Paris'
+		});
+		expect(off).toMatchObject({
+			REPORT_DAILY_CRON: null,
+			REPORT_WEEKLY_CRON: null,
+			REPORT_TIMEZONE: 'Europe/Paris'
+		});
+		expect(() => parseEnv({ REPORT_DAILY_CRON: '0 25 * * *' })).toThrow(
+			/REPORT_DAILY_CRON: not a cron pattern/
+		);
+		expect(() => parseEnv({ REPORT_WEEKLY_CRON: 'mondays' })).toThrow(/REPORT_WEEKLY_CRON/);
+		expect(() => parseEnv({ REPORT_TIMEZONE: 'Mars/Olympus' })).toThrow(/REPORT_TIMEZONE: must be an IANA/);
+		expect(() => parseEnv({ REPORT_WEBHOOK_URL: 'ftp://x.example' })).toThrow(/REPORT_WEBHOOK_URL/);
+	});
+
 	it('should name every wrong variable at once', () => {
 		try {
 			parseEnv({ PORT: '70000', LOG_LEVEL: 'loud' });

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Cron } from 'croner';
 import { z } from 'zod';
 
 const booleanFlag = z
@@ -17,6 +18,30 @@ const commaList = z.string().transform((value) =>
 		.map((item) => item.trim())
 		.filter((item) => item.length > 0)
 );
+
+/** A cron pattern (croner's syntax), or `off` / an empty string for none: null. */
+function cronSchedule(fallback: string) {
+	return z
+		.string()
+		.default(fallback)
+		.transform((value, ctx) => {
+			const pattern = value.trim();
+			if (pattern === '' || pattern.toLowerCase() === 'off') return null;
+			try {
+				new Cron(pattern, { paused: true }).stop();
+			} catch (error) {
+				ctx.addIssue({
+					code: 'custom',
+					message: `not a cron pattern (${error instanceof Error ? error.message : 'invalid'}); e.g. '0 6 * * *', or empty / off for none`
+				});
+				return z.NEVER;
+			}
+			return pattern;
+		});
+}
+
+/** Variables where an empty string means "off" rather than "unset" (see `parseEnv`). */
+const EMPTY_MEANS_OFF = new Set(['REPORT_DAILY_CRON', 'REPORT_WEEKLY_CRON']);
 
 export const envSchema = z.object({
 	NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -165,8 +190,37 @@ export const envSchema = z.object({
 	/** http(s) URL that receives a JSON POST when an alert is raised or resolved; unset: none. */
 	ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
 	/** Longest a webhook delivery may take, in milliseconds. */
-	ALERT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000)
+	ALERT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+	/**
+	 * When the daily and weekly drift-and-performance reports are built (cron patterns read in
+	 * REPORT_TIMEZONE); empty or `off`: not scheduled. See docs/reports.md.
+	 */
+	REPORT_DAILY_CRON: cronSchedule('0 6 * * *'),
+	REPORT_WEEKLY_CRON: cronSchedule('0 6 * * 1'),
+	/** IANA time zone the report schedules are read in. */
+	REPORT_TIMEZONE: z
+		.string()
+		.default('UTC')
+		.refine(isTimeZone, 'must be an IANA time zone, e.g. UTC or Europe/Paris'),
+	/** http(s) URL that receives a JSON POST when a report is completed; unset: none. */
+	REPORT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+	/** Longest a report webhook delivery may take, in milliseconds. */
+	REPORT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+	/**
+	 * Public URL of the portal (adapter-node reads it for form actions' CSRF check); the report
+	 * webhook's links are absolute when it is set.
+	 */
+	ORIGIN: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional()
 });
+
+function isTimeZone(zone: string): boolean {
+	try {
+		new Intl.DateTimeFormat('en', { timeZone: zone });
+		return true;
+	} catch {
+		return false;
+	}
+}
 
 /** Decodes a 32-byte key given as 64 hex characters or base64; null when it is neither. */
 export function decodeKey(value: string): Uint8Array | null {
@@ -246,8 +300,10 @@ export class InvalidEnvironmentError extends Error {
 
 /** Parses an environment record; throws `InvalidEnvironmentError` naming each bad variable. */
 export function parseEnv(source: Record<string, string | undefined>): Env {
-	// Empty strings mean "unset", as in most deployment tools.
-	const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
+	// Empty strings mean "unset", as in most deployment tools (except where they mean "off").
+	const cleaned = Object.fromEntries(
+		Object.entries(source).filter(([name, value]) => value !== '' || EMPTY_MEANS_OFF.has(name))
+	);
 	const result = refinedEnvSchema.safeParse(cleaned);
 	if (result.success) return result.data;
 	const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);

@@ -66,6 +66,7 @@ export const pageAccess: Record<string, RouteRule> = {
 	'/monitoring/alerts': withRoles('admin', 'risk_manager'),
 	'/monitoring/performance': withRoles('admin', 'risk_manager'),
 	'/monitoring/drift': withRoles('admin', 'risk_manager'),
+	'/monitoring/reports': withRoles('admin', 'risk_manager'),
 	'/score': withRoles('admin', 'risk_manager'),
 	'/score/[model]': withRoles('admin', 'risk_manager'),
 	'/models': withRoles(...ALL_USER_ROLES),
@@ -102,6 +103,8 @@ export const endpointAccess: Record<string, RouteRule> = {
 	'/history/export.csv': withRoles('admin', 'risk_manager'),
 	/** The adverse-action notice as a PDF download (a data export, audited). */
 	'/history/[id]/notice.pdf': withRoles('admin', 'risk_manager'),
+	/** A scheduled report as an HTML, PDF or CSV download. */
+	'/monitoring/reports/[id].[format]': withRoles('admin', 'risk_manager'),
 	/** A notice with made-up applicant data, to check the lender's details. */
 	'/admin/notices/preview.pdf': withRoles('admin')
 };

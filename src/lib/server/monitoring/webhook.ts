@@ -65,31 +65,50 @@ export function createWebhookNotifier(options: {
 	timeoutMs: number;
 	instance: string;
 }): AlertNotifier {
-	const origin = new URL(options.url).origin;
-	return async (event, alert) => {
-		try {
-			const response = await fetch(options.url, {
-				method: 'POST',
-				headers: { 'content-type': 'application/json', 'user-agent': 'Credible-Alerts/1' },
-				body: JSON.stringify(webhookPayload(event, alert, options.instance, new Date())),
-				signal: AbortSignal.timeout(options.timeoutMs),
-				redirect: 'error'
-			});
-			await response.body?.cancel();
-			if (response.ok) return true;
-			logger.warn(
-				{ destination: origin, status: response.status, event, alertId: alert.id },
-				'alert webhook refused'
-			);
-		} catch (error) {
-			const reason =
-				error instanceof Error && error.name === 'TimeoutError'
-					? `no answer within ${options.timeoutMs} ms`
-					: error instanceof Error
-						? ((error.cause as Error | undefined)?.message ?? error.message)
-						: 'unknown error';
-			logger.warn({ destination: origin, reason, event, alertId: alert.id }, 'alert webhook failed');
-		}
-		return false;
-	};
+	return (event, alert) =>
+		postWebhook({
+			url: options.url,
+			timeoutMs: options.timeoutMs,
+			userAgent: 'Credible-Alerts/1',
+			body: webhookPayload(event, alert, options.instance, new Date()),
+			what: 'alert webhook',
+			log: { event, alertId: alert.id }
+		});
+}
+
+/**
+ * POSTs one JSON body; resolves true on a 2xx answer, false otherwise (logged with the
+ * destination's origin only, and `log`'s fields). Never throws; no redirect is followed.
+ */
+export async function postWebhook(options: {
+	url: string;
+	timeoutMs: number;
+	userAgent: string;
+	body: unknown;
+	/** How the log names the delivery, e.g. `alert webhook`. */
+	what: string;
+	log: Record<string, unknown>;
+}): Promise<boolean> {
+	const destination = new URL(options.url).origin;
+	try {
+		const response = await fetch(options.url, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json', 'user-agent': options.userAgent },
+			body: JSON.stringify(options.body),
+			signal: AbortSignal.timeout(options.timeoutMs),
+			redirect: 'error'
+		});
+		await response.body?.cancel();
+		if (response.ok) return true;
+		logger.warn({ destination, status: response.status, ...options.log }, `${options.what} refused`);
+	} catch (error) {
+		const reason =
+			error instanceof Error && error.name === 'TimeoutError'
+				? `no answer within ${options.timeoutMs} ms`
+				: error instanceof Error
+					? ((error.cause as Error | undefined)?.message ?? error.message)
+					: 'unknown error';
+		logger.warn({ destination, reason, ...options.log }, `${options.what} failed`);
+	}
+	return false;
 }

@@ -9,6 +9,7 @@ import { kpisRouter } from './routers/kpis';
 import { performanceRouter } from './routers/performance';
 import { noticesRouter } from './routers/notices';
 import { predictionsRouter } from './routers/predictions';
+import { reportsRouter } from './routers/reports';
 import { reviewsRouter } from './routers/reviews';
 import { scoringRouter } from './routers/scoring';
 import { securityRouter } from './routers/security';
@@ -30,7 +31,8 @@ export const appRouter = router({
 	kpis: kpisRouter,
 	predictions: predictionsRouter,
 	notices: noticesRouter,
-	drift: driftRouter
+	drift: driftRouter,
+	reports: reportsRouter
 });
 
 export type AppRouter = typeof appRouter;
