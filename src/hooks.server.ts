@@ -10,7 +10,7 @@ import { ensureFirstAdmin, firstAdminNotice } from '$lib/server/services/users.s
 import { trpcHandle } from '$lib/server/trpc/handle';
 import { trpcErrorBody } from '$lib/server/trpc/trpc';
 import { runInRequest } from '$lib/server/observability/request-context';
-import { emitRequest } from '$lib/server/observability/request-events';
+import { emitRequest, portalRequestKind } from '$lib/server/observability/request-events';
 import { nameServerSpan } from '$lib/server/observability/tracing';
 
 /**
@@ -63,10 +63,9 @@ function reportRequest(event: RequestEvent, status: number, started: number): vo
 	}
 	if (pathname.startsWith('/api/v1/')) return;
 	const route = event.route.id ?? '(unmatched)';
-	const page = !route.startsWith('/api') && route !== '/healthz' && route !== '/readyz';
 	nameServerSpan(route);
 	emitRequest({
-		kind: page ? 'page' : 'other',
+		kind: portalRequestKind(event.request.method, route),
 		route,
 		status,
 		durationMs: performance.now() - started,

@@ -208,7 +208,7 @@ describe.each(testDatabaseKinds())('alerts on %s', (kind) => {
 		const alert = await openAlert('error_spike', INSTANCE);
 		expect(alert).toMatchObject({ severity: 'critical', status: 'raised', threshold: 0.05 });
 		expect(alert?.value).toBeCloseTo(10 / 70, 6);
-		expect(alert?.summary).toMatch(/14\.3 % of API requests failed/);
+		expect(alert?.summary).toMatch(/14\.3 % of scoring requests failed/);
 		expect(alert!.raisedAt.getTime() - conditionAt).toBeLessThanOrEqual(MINUTE);
 		expect(alert!.raisedAt.getTime() - conditionAt).toBeLessThanOrEqual(core.monitoring.alerts.intervalMs);
 

@@ -134,9 +134,9 @@ export const envSchema = z.object({
 	CREDIBLE_ADMIN_EMAIL: z.email().default('admin@credible.local'),
 	/** Initial password of that administrator; when unset a random one is printed once. */
 	CREDIBLE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(256).optional(),
-	/** Service-level objective: P95 latency of API requests (REST and tRPC), in milliseconds. */
+	/** Service-level objective: P95 latency of scoring requests (REST, tRPC, portal scoring), in milliseconds. */
 	SLO_P95_MS: z.coerce.number().positive().max(600_000).default(200),
-	/** Service-level objective: share of API requests answered with a 5xx (0.001 = 0.1 %). */
+	/** Service-level objective: share of scoring requests answered with a 5xx (0.001 = 0.1 %). */
 	SLO_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.001),
 	/** Window over which the SLOs and the request-based alert rules are measured, in minutes. */
 	SLO_WINDOW_MINUTES: z.coerce.number().int().min(1).max(60).default(5),
@@ -144,7 +144,7 @@ export const envSchema = z.object({
 	ALERT_EVAL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(30).default(15),
 	/** Months after its decision before a loan's outcome counts in realised performance. */
 	PERFORMANCE_MATURITY_MONTHS: z.coerce.number().int().min(0).max(120).default(12),
-	/** Fewest API requests in the SLO window before the latency and error rules may fire. */
+	/** Fewest scoring requests in the SLO window before the latency and error rules fire or are judged. */
 	ALERT_MIN_REQUESTS: z.coerce.number().int().min(1).max(1_000_000).default(20),
 	/** Error spike: share of 5xx answers in the SLO window that raises a critical alert. */
 	ALERT_ERROR_RATE: z.coerce.number().gt(0).max(1).default(0.05),

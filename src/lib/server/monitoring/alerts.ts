@@ -2,8 +2,8 @@
  * The alert engine: every `ALERT_EVAL_INTERVAL_SECONDS` (at most 30 s, so an alert fires within a
  * minute of its condition) it checks each rule and raises, refreshes or resolves its alert:
  *
- * - `slo_latency` — P95 latency of this instance's API requests over the SLO window above
- *   `SLO_P95_MS` (with at least `ALERT_MIN_REQUESTS` requests);
+ * - `slo_latency` — P95 latency of this instance's scoring requests (API and portal scoring) over
+ *   the SLO window above `SLO_P95_MS` (with at least `ALERT_MIN_REQUESTS` requests);
  * - `error_spike` — share of 5xx answers over the SLO window above `ALERT_ERROR_RATE`;
  * - `no_traffic` — no prediction recorded (by any instance) for `ALERT_NO_TRAFFIC_MINUTES`, during
  *   `ALERT_TRAFFIC_HOURS` or after traffic was seen in the previous 24 hours;
@@ -285,7 +285,7 @@ export class AlertEngine {
 				rule,
 				key: this.instance,
 				severity: 'critical',
-				summary: `${formatPercent(window.errorRate)} of API requests failed (5xx) over the last ${SLO_WINDOW_MINUTES} min`,
+				summary: `${formatPercent(window.errorRate)} of scoring requests failed (5xx) over the last ${SLO_WINDOW_MINUTES} min`,
 				value: window.errorRate,
 				threshold: ALERT_ERROR_RATE,
 				details: {

@@ -28,6 +28,12 @@ describe('RequestRecorder', () => {
 		expect(recorder.totals(T0, T0 + MINUTE_MS)).toMatchObject({ count: 0, errorRate: null, p95: null });
 	});
 
+	it('should count the portal’s scoring (score form, batch chunks) with the API', () => {
+		const recorder = new RequestRecorder();
+		recorder.record(event({ kind: 'portal', route: '/batch/[model]/score', durationMs: 40 }));
+		expect(recorder.totals(T0, T0 + MINUTE_MS)).toMatchObject({ count: 1, serverErrors: 0 });
+	});
+
 	it('should return one point per step, empty steps included, oldest first', () => {
 		const recorder = new RequestRecorder();
 		recorder.record(event({ at: T0 + 30_000 }));

@@ -1,7 +1,7 @@
 /**
  * In-process request statistics for the monitoring page and the alert rules: one bucket per
- * minute for the last 24 hours (a ring of 1,440 slots), each with the count of API requests, of
- * 5xx and of 4xx answers, and a latency histogram. Fed by the request-event bus; reading merges
+ * minute for the last 24 hours (a ring of 1,440 slots), each with the count of scoring requests
+ * (REST, tRPC and the portal's scoring), of 5xx and of 4xx answers, and a latency histogram. Fed by the request-event bus; reading merges
  * the buckets of a range. Per instance: each instance watches the requests it answered.
  */
 import { onRequest, type RequestEvent, type RequestKind } from '../observability/request-events';
@@ -10,8 +10,11 @@ import { LatencyHistogram } from './latency-histogram';
 export const MINUTE_MS = 60_000;
 const SLOTS = 24 * 60;
 
-/** Kinds counted as API traffic: the portal's own pages and polling are not the service's load. */
-const API_KINDS: ReadonlySet<RequestKind> = new Set(['rest', 'trpc']);
+/**
+ * Kinds counted as scoring traffic: the API and the portal's scoring (score form, batch chunks);
+ * the portal's other pages and polling are not the service's load.
+ */
+const API_KINDS: ReadonlySet<RequestKind> = new Set(['rest', 'trpc', 'portal']);
 
 class MinuteBucket {
 	count = 0;
@@ -51,7 +54,7 @@ export class RequestRecorder {
 		this.#unsubscribe = undefined;
 	}
 
-	/** Counts one finished request (other kinds than REST and tRPC are ignored). */
+	/** Counts one finished request (pages and other kinds are ignored). */
 	record(event: RequestEvent): void {
 		if (!API_KINDS.has(event.kind)) return;
 		const minute = Math.floor(event.at / MINUTE_MS);

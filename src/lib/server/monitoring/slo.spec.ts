@@ -3,7 +3,7 @@ import { populationStabilityIndex } from './prediction-stats';
 import { evaluateSlos, type SloInputs } from './slo';
 import { withinHours } from './alerts';
 
-const targets = { p95Ms: 200, errorRate: 0.001, windowMinutes: 5, noTrafficMinutes: 15 };
+const targets = { p95Ms: 200, errorRate: 0.001, windowMinutes: 5, noTrafficMinutes: 15, minRequests: 20 };
 
 function inputs(overrides: Partial<SloInputs['requests']> = {}, rest: Partial<SloInputs> = {}): SloInputs {
 	return {
@@ -50,7 +50,18 @@ describe('SLO traffic lights', () => {
 		});
 		const errors = light(evaluateSlos(targets, inputs({ errorRate: 0.002, serverErrors: 2 })), 'errors');
 		expect(errors?.light).toBe('red');
-		expect(errors?.detail).toMatch(/0\.20 % of 1000 API requests failed/);
+		expect(errors?.detail).toMatch(/0\.20 % of 1000 scoring requests failed/);
+	});
+
+	it('should not judge a handful of requests: one refused request is not a 100 % error rate', () => {
+		const slos = evaluateSlos(targets, inputs({ count: 1, serverErrors: 1, errorRate: 1, p95: 900 }));
+		expect(light(slos, 'errors')).toMatchObject({ light: 'amber', verdict: 'Too few requests' });
+		expect(light(slos, 'errors')?.detail).toMatch(
+			/100(\.0)? % of 1 scoring requests failed.*Not judged below 20/
+		);
+		expect(light(slos, 'latency')).toMatchObject({ light: 'amber', verdict: 'Too few requests' });
+		const enough = evaluateSlos(targets, inputs({ count: 20, serverErrors: 1, errorRate: 0.05 }));
+		expect(light(enough, 'errors')).toMatchObject({ light: 'red', verdict: 'Breached' });
 	});
 
 	it('should say when there is nothing to measure instead of claiming success', () => {

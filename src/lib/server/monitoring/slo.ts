@@ -25,6 +25,11 @@ export interface SloTargets {
 	windowMinutes: number;
 	/** Minutes without a recorded prediction that count as "no traffic". */
 	noTrafficMinutes: number;
+	/**
+	 * Fewest requests in the window before latency and errors are judged (the alert rules' own
+	 * minimum): below it one refused request would read as a 100 % error rate.
+	 */
+	minRequests: number;
 }
 
 export interface SloInputs {
@@ -50,7 +55,8 @@ export function evaluateSlos(targets: SloTargets, inputs: SloInputs): SloStatus[
 			target: targets.p95Ms,
 			describe: (value) =>
 				`P95 ${formatMs(value)} over the ${window}; objective ≤ ${formatMs(targets.p95Ms)}.`,
-			requests: requests.count
+			requests: requests.count,
+			minRequests: targets.minRequests
 		}),
 		limitSlo({
 			id: 'errors',
@@ -58,8 +64,9 @@ export function evaluateSlos(targets: SloTargets, inputs: SloInputs): SloStatus[
 			value: requests.errorRate,
 			target: targets.errorRate,
 			describe: (value) =>
-				`${formatPercent(value)} of ${requests.count} API requests failed (5xx) over the ${window}; objective ≤ ${formatPercent(targets.errorRate)}.`,
-			requests: requests.count
+				`${formatPercent(value)} of ${requests.count} scoring requests failed (5xx) over the ${window}; objective ≤ ${formatPercent(targets.errorRate)}.`,
+			requests: requests.count,
+			minRequests: targets.minRequests
 		}),
 		{
 			id: 'availability',
@@ -90,6 +97,7 @@ function limitSlo(options: {
 	value: number | null;
 	target: number;
 	requests: number;
+	minRequests: number;
 	describe: (value: number) => string;
 }): SloStatus {
 	const { id, name, value, target } = options;
@@ -99,8 +107,18 @@ function limitSlo(options: {
 			name,
 			light: 'amber',
 			verdict: 'No data',
-			detail: 'No API requests in the window to measure.',
+			detail: 'No scoring requests in the window to measure.',
 			value: null,
+			target
+		};
+	if (options.requests < options.minRequests)
+		return {
+			id,
+			name,
+			light: 'amber',
+			verdict: 'Too few requests',
+			detail: `${options.describe(value)} Not judged below ${options.minRequests} requests.`,
+			value,
 			target
 		};
 	const light: Light = value > target ? 'red' : value > target * AT_RISK && value > 0 ? 'amber' : 'green';

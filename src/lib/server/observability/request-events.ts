@@ -5,8 +5,11 @@
  * detached rather than allowed to break a response.
  */
 
-/** Which door a request came through. */
-export type RequestKind = 'rest' | 'trpc' | 'page' | 'other';
+/**
+ * Which door a request came through: the REST API, tRPC, a portal request that scores (the score
+ * form's action, a batch chunk), any other page, or something else (health checks, assets).
+ */
+export type RequestKind = 'rest' | 'trpc' | 'portal' | 'page' | 'other';
 
 export interface RequestEvent {
 	kind: RequestKind;
@@ -20,6 +23,16 @@ export interface RequestEvent {
 }
 
 export type RequestListener = (event: RequestEvent) => void;
+
+/** Portal routes whose POST records decisions: counted with the API as scoring traffic. */
+const PORTAL_SCORING_ROUTES: ReadonlySet<string> = new Set(['/score/[model]', '/batch/[model]/score']);
+
+/** The kind of a SvelteKit route's request (not `/trpc` or `/api/v1`, which report themselves). */
+export function portalRequestKind(method: string, routeId: string): RequestKind {
+	if (method === 'POST' && PORTAL_SCORING_ROUTES.has(routeId)) return 'portal';
+	const page = !routeId.startsWith('/api') && routeId !== '/healthz' && routeId !== '/readyz';
+	return page ? 'page' : 'other';
+}
 
 const listeners = new Set<RequestListener>();
 

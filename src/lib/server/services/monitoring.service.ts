@@ -124,7 +124,8 @@ export async function monitoringSummary(core: Core, range: MonitoringRange): Pro
 				p95Ms: env.SLO_P95_MS,
 				errorRate: env.SLO_ERROR_RATE,
 				windowMinutes: env.SLO_WINDOW_MINUTES,
-				noTrafficMinutes: env.ALERT_NO_TRAFFIC_MINUTES
+				noTrafficMinutes: env.ALERT_NO_TRAFFIC_MINUTES,
+				minRequests: env.ALERT_MIN_REQUESTS
 			},
 			{
 				requests: sloTotals,
