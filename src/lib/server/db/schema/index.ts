@@ -15,3 +15,4 @@ export * from './drift-counts.table';
 export * from './models.table';
 export * from './model-versions.table';
 export * from './model-bundles.table';
+export * from './shadow-predictions.table';
