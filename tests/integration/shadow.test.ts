@@ -16,6 +16,8 @@ import { startTestCore, type TestCore } from '../helpers/core';
 import { testDatabaseKinds } from '../helpers/database';
 import { goldenRows } from '../helpers/golden';
 import { apiClient, serviceToken } from '../helpers/api';
+import { pageEvent, useAsProcessCore } from '../helpers/page-event';
+import * as shadowPage from '../../src/routes/models/[model]/shadow/+page.server';
 
 const golden = goldenRows('lending-club/xgb-1.0.0');
 const model = 'lending-club';
@@ -36,10 +38,27 @@ describe.each(testDatabaseKinds())('shadow scoring on %s', (kind) => {
 	let t: TestCore;
 	const admin = () => createCaller(t.context('admin'));
 
+	let restore: () => void = () => undefined;
+	const loadPage = async (query: string) =>
+		(await shadowPage.load(
+			pageEvent({
+				role: 'risk_manager',
+				url: `/models/${model}/shadow?${query}`,
+				params: { model },
+				routeId: '/models/[model]/shadow'
+			}) as never
+		)) as {
+			comparison: { count: number; shadowVersion: string } | null;
+			fieldErrors: Record<string, string[]>;
+			notice: string | null;
+		};
+
 	beforeAll(async () => {
 		t = await startTestCore(kind);
+		restore = useAsProcessCore(t.core);
 	});
 	afterAll(async () => {
+		restore();
 		await t?.dispose();
 	});
 
@@ -116,6 +135,12 @@ describe.each(testDatabaseKinds())('shadow scoring on %s', (kind) => {
 		const comparison = await createCaller(t.context('risk_manager')).models.shadowComparison({ model });
 		expect(comparison.count).toBe(ids.length);
 		expect(comparison.inShadow).toBe(true);
+
+		// The portal page shows the procedure's figures; a bad window comes back beside its field.
+		const page = await loadPage('window=day');
+		expect(page.comparison).toEqual(JSON.parse(JSON.stringify(comparison)));
+		expect((await loadPage('from=yesterday')).fieldErrors.from).toBeDefined();
+		expect((await loadPage('version=xgb-9.9.9')).fieldErrors.version?.join(' ')).toMatch(/no version/);
 	});
 
 	it('should equal hand-computed figures on a controlled set', async () => {
@@ -249,6 +274,7 @@ describe.each(testDatabaseKinds())('shadow scoring on %s', (kind) => {
 		expect((await t.core.db.select().from(shadowPredictions)).length).toBe(before);
 		const compare = createCaller(t.context('risk_manager')).models.shadowComparison;
 		expect((await failure(() => compare({ model }))).code).toBe('CONFLICT');
+		expect((await loadPage('')).notice).toMatch(/no version in shadow/);
 		const past = await compare({ model, version: shadowVersion });
 		expect(past.inShadow).toBe(false);
 		expect(past.count).toBeGreaterThan(0);

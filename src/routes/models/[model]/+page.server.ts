@@ -20,6 +20,8 @@ export const load: PageServerLoad = async (event) => {
 		},
 		card: await modelCard(version),
 		canScore: canOpen('/score/[model]', visitor),
+		canCompare: canOpen('/models/[model]/shadow', visitor),
+		inShadow: family?.versions.find((v) => v.status === 'shadow')?.version ?? null,
 		// The procedures check the role again; this only decides whether to show the controls.
 		canManage: event.locals.principal?.role === 'admin'
 	};
