@@ -2,8 +2,9 @@
  * `npm run bench:shadow`: what a version in shadow costs the champion. Starts the built server on a
  * fresh PostgreSQL database (BENCH_DATABASE_URL, default the local `…/test`'s server), then drives
  * `POST /api/v1/models/lending-club/score` with autocannon (BENCH_CONNECTIONS, default 64;
- * BENCH_REQUESTS per run, default 20,000) in alternating runs without and with
- * `lending-club@scorecard-1.0.0` in shadow (BENCH_SHADOW, default `off,on,off,on`), switched with
+ * BENCH_REQUESTS per run, default 20,000), after BENCH_WARMUP untimed requests, in alternating
+ * runs without and with `lending-club@scorecard-1.0.0` in shadow (BENCH_SHADOW, default
+ * `off,on,off,on,off,on`), switched with
  * the CLI between runs on the same server. After each run it waits for the shadow queue to drain
  * and counts the shadow rows written for that run's decisions; the rest were dropped (queue full).
  * Prints req/s and latency percentiles per run and the means per mode.
@@ -12,6 +13,7 @@
  */
 import autocannon, { type Result } from 'autocannon';
 import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import postgres from 'postgres';
 import {
 	benchEnv,
@@ -27,7 +29,9 @@ const PORT = Number(process.env.BENCH_PORT ?? 3498);
 const BASE = `http://127.0.0.1:${PORT}`;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
-const MODES = (process.env.BENCH_SHADOW ?? 'off,on,off,on').split(',').map((m) => m.trim());
+/** Untimed requests before the first run (BENCH_WARMUP, default 10,000): a fresh server runs unoptimised code. */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 10_000);
+const MODES = (process.env.BENCH_SHADOW ?? 'off,on,off,on,off,on').split(',').map((m) => m.trim());
 for (const mode of MODES) {
 	if (mode !== 'on' && mode !== 'off') throw new Error(`BENCH_SHADOW: expected on or off, got ${mode}`);
 }
@@ -43,6 +47,8 @@ interface Run {
 	p50: number;
 	p99: number;
 	shadowRows: number;
+	/** The machine's 1-minute load average after the run (other work on a shared machine shows here). */
+	load: number;
 }
 
 async function main(): Promise<void> {
@@ -60,6 +66,7 @@ async function main(): Promise<void> {
 	try {
 		const token = await fetchToken(BASE, secret.clientId, secret.clientSecret);
 		const body = JSON.stringify({ applicant: goldenApplicants()[0] });
+		if (WARMUP > 0) await drive(token, body, WARMUP);
 		for (const mode of MODES) {
 			if ((mode === 'on') !== inShadow) {
 				const args =
@@ -81,7 +88,7 @@ async function main(): Promise<void> {
 				settled = now === rows ? settled + 1 : 0;
 				rows = now;
 			}
-			runs.push({ ...run, mode, shadowRows: rows });
+			runs.push({ ...run, mode, shadowRows: rows, load: loadavg()[0] ?? 0 });
 			console.log(
 				`${mode}: ${Math.round(run.rps)} req/s, P99 ${run.p99} ms, ${rows} shadow rows for ${run.ok} decisions`
 			);
@@ -101,7 +108,7 @@ async function main(): Promise<void> {
 	console.log('|---|---|---|---|---|---|---|---|---|---|');
 	runs.forEach((r, i) =>
 		console.log(
-			`| ${i + 1} | ${r.mode} | ${r.ok} | ${r.non2xx} | ${r.errors} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.shadowRows} | ${r.mode === 'on' ? r.ok - r.shadowRows : '—'} |`
+			`| ${i + 1} | ${r.mode} | ${r.ok} | ${r.non2xx} | ${r.errors} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.shadowRows} | ${r.mode === 'on' ? r.ok - r.shadowRows : '—'} | ${r.load.toFixed(1)} |`
 		)
 	);
 	const mean = (mode: string, pick: (r: Run) => number) => {
@@ -122,7 +129,11 @@ async function shadowCount(sql: postgres.Sql): Promise<number> {
 	return row?.n ?? 0;
 }
 
-async function drive(token: string, body: string): Promise<Omit<Run, 'mode' | 'shadowRows'>> {
+async function drive(
+	token: string,
+	body: string,
+	amount = REQUESTS
+): Promise<Omit<Run, 'mode' | 'shadowRows' | 'load'>> {
 	const latencies: number[] = [];
 	const started = performance.now();
 	let lastResponse = started;
@@ -132,7 +143,7 @@ async function drive(token: string, body: string): Promise<Omit<Run, 'mode' | 's
 				url: `${BASE}/api/v1/models/${MODEL}/score`,
 				method: 'POST',
 				connections: CONNECTIONS,
-				amount: REQUESTS,
+				amount,
 				headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
 				body
 			},
