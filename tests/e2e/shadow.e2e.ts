@@ -69,6 +69,8 @@ test('the shadow comparison page shows how the version in shadow would have deci
 		}));
 		expect(widths.page).toBeLessThanOrEqual(widths.viewport);
 		await page.screenshot({ path: testInfo.outputPath('shadow.png'), fullPage: true });
+		await page.getByTestId('shadow-summary').screenshot({ path: testInfo.outputPath('summary.png') });
+		await page.getByTestId('shadow-flips').screenshot({ path: testInfo.outputPath('flips.png') });
 	} finally {
 		const out = await registry(page, 'unshadow', baseURL ?? '');
 		expect(out.status(), await out.text()).toBe(200);
