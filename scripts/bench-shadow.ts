@@ -103,9 +103,9 @@ async function main(): Promise<void> {
 		`\nShadow scoring cost (REST score, autocannon, ${CONNECTIONS} connections, ${REQUESTS} requests per run, load generator on the same machine)\n`
 	);
 	console.log(
-		'| run | shadow | 200 | non-2xx | errors | req/s | P50 ms | P99 ms | shadow rows | not shadow-scored |'
+		'| run | shadow | 200 | non-2xx | errors | req/s | P50 ms | P99 ms | shadow rows | not shadow-scored | load average |'
 	);
-	console.log('|---|---|---|---|---|---|---|---|---|---|');
+	console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 	runs.forEach((r, i) =>
 		console.log(
 			`| ${i + 1} | ${r.mode} | ${r.ok} | ${r.non2xx} | ${r.errors} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.shadowRows} | ${r.mode === 'on' ? r.ok - r.shadowRows : '—'} | ${r.load.toFixed(1)} |`
