@@ -6,6 +6,8 @@
  * bad comparison requests are 4xx (404, 409, 400, 403), never 500.
  */
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { TRPCError } from '@trpc/server';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +19,8 @@ import { testDatabaseKinds } from '../helpers/database';
 import { goldenRows } from '../helpers/golden';
 import { apiClient, serviceToken } from '../helpers/api';
 import { pageEvent, useAsProcessCore } from '../helpers/page-event';
+import { parseExposition, sampleSum } from '../helpers/prometheus';
+import { metricsRequestHandler } from '$lib/server/observability/metrics-endpoint';
 import * as shadowPage from '../../src/routes/models/[model]/shadow/+page.server';
 
 const golden = goldenRows('lending-club/xgb-1.0.0');
@@ -292,11 +296,33 @@ describe.each(testDatabaseKinds())('a full shadow queue on %s', (kind) => {
 		await t?.dispose();
 	});
 
+	/** The process's shadow counters on /metrics (cumulative over the file's cores, hence deltas). */
+	async function counters(): Promise<{ scored: number; dropped: number }> {
+		const server = http.createServer(metricsRequestHandler(undefined));
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		try {
+			const { port } = server.address() as AddressInfo;
+			const series = parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+			const labels = { model, version: shadowVersion };
+			return {
+				scored: sampleSum(series, 'credible_shadow_scored_total', labels),
+				dropped: sampleSum(series, 'credible_shadow_dropped_total', labels)
+			};
+		} finally {
+			await new Promise((resolve) => server.close(resolve));
+		}
+	}
+
 	it('should drop and count shadow work, never the champion’s', async () => {
+		const before = await counters();
 		const applicants = golden.slice(0, 50).map((g) => g.raw);
 		const batch = await createCaller(t.context('scorer')).scoring.scoreBatch({ model, applicants });
 		expect(batch.summary.scored).toBe(50);
+		expect(batch.results.every((r) => r.ok)).toBe(true);
 		await t.core.shadow.idle();
+		const after = await counters();
+		expect(after.dropped - before.dropped).toBe(45);
+		expect(after.scored - before.scored).toBe(5);
 		const stats = t.core.shadow.stats();
 		expect(stats.scored[`${model}@${shadowVersion}`]).toBe(5);
 		expect(stats.dropped[`${model}@${shadowVersion}`]).toBe(45);
