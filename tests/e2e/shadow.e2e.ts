@@ -53,6 +53,9 @@ test('the shadow comparison page shows how the version in shadow would have deci
 		expect(scored.status()).toBe(200);
 
 		await page.goto('/models/lending-club');
+		const card = page.getByRole('region', { name: 'Shadow' });
+		await expect(card.getByRole('heading', { name: 'Take scorecard-1.0.0 out of shadow' })).toBeVisible();
+		await card.screenshot({ path: testInfo.outputPath('card.png') });
 		await page.getByTestId('shadow-link').click();
 		await expect(page.getByRole('heading', { name: 'Shadow comparison' })).toBeVisible();
 		// Shadow rows are written in the background: reload until they are there.

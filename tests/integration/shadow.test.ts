@@ -22,6 +22,7 @@ import { pageEvent, useAsProcessCore } from '../helpers/page-event';
 import { parseExposition, sampleSum } from '../helpers/prometheus';
 import { metricsRequestHandler } from '$lib/server/observability/metrics-endpoint';
 import * as shadowPage from '../../src/routes/models/[model]/shadow/+page.server';
+import * as modelPage from '../../src/routes/models/[model]/+page.server';
 
 const golden = goldenRows('lending-club/xgb-1.0.0');
 const model = 'lending-club';
@@ -282,6 +283,45 @@ describe.each(testDatabaseKinds())('shadow scoring on %s', (kind) => {
 		const past = await compare({ model, version: shadowVersion });
 		expect(past.inShadow).toBe(false);
 		expect(past.count).toBeGreaterThan(0);
+	});
+	it('should put a version into shadow and out of it from the model page (admins)', async () => {
+		const act = (name: 'shadow' | 'unshadow', form: Record<string, string>) =>
+			modelPage.actions[name](
+				pageEvent({
+					role: 'admin',
+					url: `/models/${model}?/${name}`,
+					params: { model },
+					routeId: '/models/[model]',
+					form
+				}) as never
+			) as Promise<Record<string, unknown>>;
+		const missing = (await act('shadow', { version: shadowVersion, reason: '' })) as {
+			status: number;
+			data: { fieldErrors: Record<string, string[]> };
+		};
+		expect(missing.status).toBe(400);
+		expect(missing.data.fieldErrors.reason).toBeDefined();
+		const champion = (await act('shadow', { version: 'xgb-1.0.0', reason })) as {
+			status: number;
+			data: { message: string };
+		};
+		expect(champion.status).toBe(409);
+		expect(champion.data.message).toMatch(/champion/);
+		expect(await act('shadow', { version: shadowVersion, reason })).toMatchObject({
+			shadowChange: { version: shadowVersion, state: 'shadow' }
+		});
+		const loaded = (await modelPage.load(
+			pageEvent({
+				role: 'admin',
+				url: `/models/${model}`,
+				params: { model },
+				routeId: '/models/[model]'
+			}) as never
+		)) as { inShadow: string | null; canCompare: boolean };
+		expect(loaded).toMatchObject({ inShadow: shadowVersion, canCompare: true });
+		expect(await act('unshadow', { reason: 'done' })).toMatchObject({
+			shadowChange: { version: shadowVersion, state: 'challenger' }
+		});
 	});
 });
 
