@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TRPCError } from '@trpc/server';
 import { and, eq } from 'drizzle-orm';
+import type { Action } from '@sveltejs/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, outcomes, predictions, shadowPredictions } from '$lib/server/db/schema';
 import { encodeShap } from '$lib/server/services/stored-shap';
@@ -284,16 +285,17 @@ describe.each(testDatabaseKinds())('shadow scoring on %s', (kind) => {
 		expect(past.inShadow).toBe(false);
 		expect(past.count).toBeGreaterThan(0);
 	});
+
 	it('should put a version into shadow and out of it from the model page (admins)', async () => {
 		const act = (name: 'shadow' | 'unshadow', form: Record<string, string>) =>
-			modelPage.actions[name](
+			(modelPage.actions as Record<'shadow' | 'unshadow', Action>)[name](
 				pageEvent({
 					role: 'admin',
 					url: `/models/${model}?/${name}`,
 					params: { model },
 					routeId: '/models/[model]',
 					form
-				}) as never
+				})
 			) as Promise<Record<string, unknown>>;
 		const missing = (await act('shadow', { version: shadowVersion, reason: '' })) as {
 			status: number;
