@@ -225,6 +225,11 @@ export class InferencePool {
 		return this.versions.info(this.registry.resolve(ref));
 	}
 
+	/** Rows admitted and waiting for a worker (open batches and queued tasks): cheap, for yielding. */
+	queuedRows(): number {
+		return this.batcher.openRows + this.dispatcher.queuedRows;
+	}
+
 	/** Queue, workers, counters and batch sizes, for metrics. */
 	stats(): PoolStats {
 		return snapshotStats(this.stats_, this.dispatcher, this.batcher.openRows, this.registry);

@@ -1,7 +1,8 @@
 /**
  * `npm run credible -- model …` as an operator runs it (tsx, no build) on a throwaway PGlite
  * seeded the way the server seeds it: list, promote and roll back, audited with the CLI's actor
- * and the reason; a missing reason, an unknown version and a retired version are refused.
+ * and the reason; a missing reason, an unknown version and a retired version are refused; a
+ * version goes into shadow and out of it (one per model), audited likewise.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,6 +47,13 @@ describe('credible model CLI', () => {
 					name: 'LC',
 					sha256: 'b'.repeat(64),
 					declared: 'challenger'
+				},
+				{
+					modelId: 'lending-club',
+					version: 'xgb-0.9.0',
+					name: 'LC',
+					sha256: 'c'.repeat(64),
+					declared: 'registered'
 				}
 			])
 		);
@@ -86,7 +94,8 @@ describe('credible model CLI', () => {
 		}));
 		expect(Object.fromEntries(registry.get('lending-club')?.states ?? [])).toEqual({
 			'xgb-1.0.0': 'champion',
-			'scorecard-1.0.0': 'retired'
+			'scorecard-1.0.0': 'retired',
+			'xgb-0.9.0': 'registered'
 		});
 		expect(entries.map((e) => [e.action, e.actorKind, e.actorId, e.details.reason])).toEqual([
 			['model.rollback', 'system', 'cli', 'Approval rate fell'],
@@ -146,4 +155,44 @@ describe('credible model CLI', () => {
 		expect(registry.get('lending-club')?.states.get('scorecard-1.1.0')).toBe('registered');
 		expect(registry.get('lending-club')?.states.has('scorecard-1.2.0')).toBe(false);
 	});
+
+	it('should put a version into shadow and take it out, one per model, auditing each change', async () => {
+		const champion = await credible('model', 'shadow', 'lending-club', 'xgb-1.0.0', '--reason', 'Compare');
+		expect(champion.code).toBe(1);
+		expect(champion.stderr).toMatch(/xgb-1\.0\.0 is the champion/);
+		const shadowed = await credible('model', 'shadow', 'lending-club', 'xgb-0.9.0', '--reason', 'Compare');
+		expect(shadowed.stderr).toBe('');
+		expect(shadowed.code).toBe(0);
+		expect(shadowed.stdout).toMatch(/lending-club@xgb-0\.9\.0 is now in shadow \(was registered\)/);
+		const second = await credible(
+			'model',
+			'shadow',
+			'lending-club',
+			'scorecard-1.1.0',
+			'--reason',
+			'Compare too'
+		);
+		expect(second.code).toBe(1);
+		expect(second.stderr).toMatch(/xgb-0\.9\.0 is already in shadow \(one per model\)/);
+		const listed = await credible('model', 'list');
+		expect(listed.stdout).toMatch(/lending-club\s+xgb-0\.9\.0\s+shadow/);
+		const out = await credible('model', 'unshadow', 'lending-club', '--reason', 'Seen enough');
+		expect(out.code).toBe(0);
+		expect(out.stdout).toMatch(/lending-club@xgb-0\.9\.0 is out of shadow, now registered/);
+		const again = await credible('model', 'unshadow', 'lending-club', '--reason', 'Seen enough');
+		expect(again.code).toBe(1);
+		expect(again.stderr).toMatch(/has no version in shadow/);
+		const entries = await withDatabase((db) =>
+			db
+				.select()
+				.from(auditLog)
+				.where(like(auditLog.action, 'model.%shadow'))
+				.orderBy(desc(auditLog.id))
+				.limit(2)
+		);
+		expect(entries.map((e) => [e.action, e.actorId, e.details.reason, e.details.version])).toEqual([
+			['model.unshadow', 'cli', 'Seen enough', 'xgb-0.9.0'],
+			['model.shadow', 'cli', 'Compare', 'xgb-0.9.0']
+		]);
+	}, 180_000);
 });

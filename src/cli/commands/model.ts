@@ -1,5 +1,5 @@
 /**
- * `model list|promote|rollback`: which version of each model is served, and changing it. A change
+ * `model list|promote|rollback|shadow|unshadow|upload`: which version of each model is served, and changing it. A change
  * is written to the database registry in one audited transaction; running instances sharing the
  * database follow it within seconds (NOTIFY, else their periodic check).
  */
@@ -13,6 +13,8 @@ import {
 	promoteVersion,
 	readRegistry,
 	rollbackModel,
+	shadowVersion,
+	unshadowModel,
 	type RegistryChange
 } from '../../lib/server/services/model-registry.service';
 import { uploadBundle } from '../../lib/server/services/bundle-upload.service';
@@ -22,6 +24,8 @@ const usage = `Usage:
   npm run credible -- model list
   npm run credible -- model promote MODEL VERSION --reason REASON
   npm run credible -- model rollback MODEL --reason REASON
+  npm run credible -- model shadow MODEL VERSION --reason REASON
+  npm run credible -- model unshadow MODEL --reason REASON
   npm run credible -- model upload FILE --reason REASON
 
   list      Every model version in the registry with its state (registered, shadow,
@@ -30,6 +34,10 @@ const usage = `Usage:
             Refused for a retired version or the current champion.
   rollback  Restores the champion the last promotion replaced; the version rolled back is
             retired.
+  shadow    Puts VERSION (registered or a challenger) into shadow: every champion decision of
+            MODEL is then also scored by it in the background, for comparison. One version
+            per model at a time.
+  unshadow  Takes MODEL's version in shadow out of it, back to the state it had before.
   upload    Registers a bundle archive (tar or tar.gz of manifest.json, model.onnx,
             golden.jsonl and MODEL_CARD.md) once its manifest validates, model.onnx matches
             its SHA-256 and its golden rows reproduce in an inference worker started for the
@@ -43,12 +51,13 @@ two processes at once.`;
 
 export const modelCommand: CliCommand = {
 	name: 'model',
-	summary: 'list the model registry, upload a bundle, promote a version, or roll a model back',
+	summary:
+		'list the model registry, upload a bundle, promote a version, roll a model back, or shadow a version',
 	usage,
 	run: (args, context) => runAction(actions, args, context)
 };
 
-const actions: Record<string, CliAction> = { list, promote, rollback, upload };
+const actions: Record<string, CliAction> = { list, promote, rollback, shadow, unshadow, upload };
 
 async function list(args: string[], context: CliContext): Promise<number> {
 	if (args.length > 0) throw new UsageError('list takes no arguments.');
@@ -86,6 +95,32 @@ async function rollback(args: string[], context: CliContext): Promise<number> {
 		reason: values.reason ?? ''
 	});
 	return printed(change, context);
+}
+
+async function shadow(args: string[], context: CliContext): Promise<number> {
+	const { values, positionals } = parse(args, { reason: { type: 'string' } });
+	if (positionals.length !== 2) throw new UsageError('shadow takes MODEL and VERSION.');
+	const [model, version] = positionals;
+	const { db } = await context.database();
+	const change = await shadowVersion(db, context.actor, { model, version, reason: values.reason ?? '' });
+	context.stdout.write(
+		`${change.model}@${change.version} is now in shadow (was ${change.from}); generation ${change.generation}.\n`
+	);
+	return 0;
+}
+
+async function unshadow(args: string[], context: CliContext): Promise<number> {
+	const { values, positionals } = parse(args, { reason: { type: 'string' } });
+	if (positionals.length !== 1) throw new UsageError('unshadow takes MODEL.');
+	const { db } = await context.database();
+	const change = await unshadowModel(db, context.actor, {
+		model: positionals[0],
+		reason: values.reason ?? ''
+	});
+	context.stdout.write(
+		`${change.model}@${change.version} is out of shadow, now ${change.state}; generation ${change.generation}.\n`
+	);
+	return 0;
 }
 
 async function upload(args: string[], context: CliContext): Promise<number> {

@@ -9,6 +9,7 @@ import type { ModelRegistry } from './services/models.service';
 import type { ModelLifecycle } from './services/model-lifecycle.service';
 import type { PredictionWriter } from './services/prediction-writer';
 import type { ScoringService } from './services/scoring';
+import type { ShadowScorer } from './services/shadow-scoring';
 import type { CounterfactualService } from './services/counterfactual.service';
 import type { ApiAuth } from './auth/api-auth';
 import type { Cors } from './http/cors';
@@ -33,6 +34,8 @@ export interface Core {
 	pool: InferencePool;
 	writer: PredictionWriter;
 	scoring: ScoringService;
+	/** Background scoring of champion decisions by a version in shadow (docs/models.md). */
+	shadow: ShadowScorer;
 	/** Smallest one-feature changes that would turn a decision into approve (portal hints). */
 	counterfactuals: CounterfactualService;
 	/** Service-account tokens, the account-status cache and the token endpoint's throttle. */

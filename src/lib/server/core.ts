@@ -26,9 +26,10 @@ import { apiHandlerFor, restDependencies } from './http/api';
 import { serveTrpcFast } from './http/trpc-fast';
 import { createFastPath } from './http/node-adapter';
 import { closeRedisClient, createRedisClient } from './limits/redis';
-import { initMetrics, observeCore } from './observability/metrics';
+import { initMetrics, observeCore, recordShadow } from './observability/metrics';
 import { metricsRequestHandler, startMetricsServer } from './observability/metrics-endpoint';
 import { observeWriter } from './observability/persistence';
+import { ShadowScorer } from './services/shadow-scoring';
 import { createMonitoring, type MonitoringOptions } from './monitoring';
 import { ReportService } from './services/reports/reports.service';
 import { ReportScheduler } from './services/reports/scheduler';
@@ -163,7 +164,26 @@ export async function createCore(
 	});
 	initMetrics();
 	const stopObserving = observeCore({ pool, writer, maxQueueRows: config.INFERENCE_MAX_QUEUE_ROWS });
-	const scoring = new ScoringService(database.db, models, poolEngine(pool), observeWriter(writer));
+	const shadow = new ShadowScorer(
+		{
+			db: database.db,
+			models,
+			engine: poolEngine(pool),
+			queuedRows: () => pool.queuedRows(),
+			record: recordShadow
+		},
+		{
+			capacity: config.SHADOW_QUEUE_ROWS,
+			batchRows: config.SHADOW_BATCH_ROWS,
+			yieldAboveQueuedRows: config.SHADOW_YIELD_QUEUE_ROWS
+		}
+	);
+	const scoring = new ScoringService(
+		database.db,
+		models,
+		poolEngine(pool),
+		shadow.wrap(observeWriter(writer))
+	);
 	// One Redis connection, when configured, shared by the rate limiters of every principal.
 	const redis = config.REDIS_URL ? createRedisClient(config.REDIS_URL) : undefined;
 	const auth = createApiAuth({ db: database.db, config, redis });
@@ -203,6 +223,7 @@ export async function createCore(
 		pool,
 		writer,
 		scoring,
+		shadow,
 		counterfactuals: new CounterfactualService(poolEngine(pool)),
 		auth,
 		rateLimiter,
@@ -218,6 +239,7 @@ export async function createCore(
 			await rm(bundleDir, { recursive: true, force: true });
 			// Order matters: finish recording what was scored, then stop the workers, then the database.
 			await writer.close();
+			await shadow.close();
 			stopObserving();
 			await pool.close();
 			await rateLimiter.close();

@@ -65,6 +65,14 @@ export const envSchema = z.object({
 	INFERENCE_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
 	/** Rows that may wait for a worker before scoring answers 503 (overload). */
 	INFERENCE_MAX_QUEUE_ROWS: z.coerce.number().int().min(64).max(1_000_000).default(16_384),
+	/**
+	 * Shadow scoring (docs/models.md): champion decisions waiting to be scored by the version in
+	 * shadow (more are dropped and counted), the most sent to the pool at once, and the pool queue
+	 * (rows waiting for a worker) above which shadow work waits, so that champion rows go first.
+	 */
+	SHADOW_QUEUE_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+	SHADOW_BATCH_ROWS: z.coerce.number().int().min(1).max(4_096).default(256),
+	SHADOW_YIELD_QUEUE_ROWS: z.coerce.number().int().min(0).max(1_000_000).default(64),
 	/** Longest one inference batch may run before its worker is replaced, in milliseconds. */
 	INFERENCE_TASK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 	/** PSI from which a feature's drift is `watch`, and from which it is `act` (docs/drift.md). */

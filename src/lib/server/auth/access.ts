@@ -71,6 +71,8 @@ export const pageAccess: Record<string, RouteRule> = {
 	'/score/[model]': withRoles('admin', 'risk_manager'),
 	'/models': withRoles(...ALL_USER_ROLES),
 	'/models/[model]': withRoles(...ALL_USER_ROLES),
+	/** The version in shadow against the champion. */
+	'/models/[model]/shadow': withRoles('admin', 'risk_manager'),
 	'/history': withRoles('admin', 'risk_manager'),
 	'/history/[id]': withRoles('admin', 'risk_manager'),
 	/** The printable adverse-action notice of a declined or referred decision. */

@@ -68,6 +68,7 @@ interface Instruments {
 	predictions: ReturnType<Meter['createCounter']>;
 	flushRows: Histogram;
 	flushDuration: Histogram;
+	shadow: Record<'scored' | 'dropped' | 'failed', ReturnType<Meter['createCounter']>>;
 }
 
 interface ObservedCore {
@@ -161,7 +162,21 @@ function createInstruments(meter: Meter): Instruments {
 			description: 'Duration of each group commit (COPY and INSERT), by outcome (ok or error).',
 			unit: 's',
 			advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS }
-		})
+		}),
+		shadow: {
+			scored: meter.createCounter('credible_shadow_scored_total', {
+				description:
+					'Champion decisions scored by the version in shadow and recorded, by model and shadow version.'
+			}),
+			dropped: meter.createCounter('credible_shadow_dropped_total', {
+				description:
+					'Champion decisions not shadow-scored because the shadow queue was full (or closing), by model and shadow version.'
+			}),
+			failed: meter.createCounter('credible_shadow_failed_total', {
+				description:
+					'Champion decisions the version in shadow could not score or record, by model and shadow version.'
+			})
+		}
 	};
 }
 
@@ -171,6 +186,16 @@ function recordRequest(event: RequestEvent): void {
 		route: event.route,
 		status: String(event.status)
 	});
+}
+
+/** Counts shadow scoring's outcomes (see `services/shadow-scoring.ts`). */
+export function recordShadow(
+	event: 'scored' | 'dropped' | 'failed',
+	model: string,
+	version: string,
+	rows: number
+): void {
+	metricsRuntime().instruments.shadow[event].add(rows, { model, version });
 }
 
 /**

@@ -17,8 +17,11 @@ import {
 	REGISTRY_CHANNEL,
 	rollbackModel,
 	seedRegistry,
+	shadowVersion,
+	unshadowModel,
 	type ChangeContext,
-	type RegistryChange
+	type RegistryChange,
+	type ShadowChange
 } from './model-registry.service';
 import type { ModelRegistry } from './models.service';
 
@@ -86,6 +89,20 @@ export class ModelLifecycle {
 	/** Rolls a model back (see `rollbackModel`) and applies it here before answering. */
 	async rollback(actor: AuditActor, input: unknown, context: ChangeContext): Promise<RegistryChange> {
 		const change = await rollbackModel(this.database.db, actor, input, context);
+		await this.refresh();
+		return change;
+	}
+
+	/** Puts a version into shadow (see `shadowVersion`) and applies it here before answering. */
+	async shadow(actor: AuditActor, input: unknown, context: ChangeContext): Promise<ShadowChange> {
+		const change = await shadowVersion(this.database.db, actor, input, context);
+		await this.refresh();
+		return change;
+	}
+
+	/** Takes a model's version out of shadow (see `unshadowModel`) and applies it here. */
+	async unshadow(actor: AuditActor, input: unknown, context: ChangeContext): Promise<ShadowChange> {
+		const change = await unshadowModel(this.database.db, actor, input, context);
 		await this.refresh();
 		return change;
 	}

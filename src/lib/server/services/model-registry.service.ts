@@ -74,6 +74,25 @@ export type PromoteInput = z.input<typeof promoteInputSchema>;
 export const rollbackInputSchema = z.strictObject({ model: id, reason, expectedGeneration });
 export type RollbackInput = z.input<typeof rollbackInputSchema>;
 
+export const shadowInputSchema = promoteInputSchema;
+export type ShadowInput = z.input<typeof shadowInputSchema>;
+export const unshadowInputSchema = rollbackInputSchema;
+export type UnshadowInput = z.input<typeof unshadowInputSchema>;
+
+/** What putting a version into shadow, or taking it out, left behind. */
+export interface ShadowChange {
+	model: string;
+	version: string;
+	/** The version's state before this change. */
+	from: ModelState;
+	/** Its state now. */
+	state: ModelState;
+	generation: number;
+}
+
+/** The states a version may enter shadow from. */
+const SHADOW_FROM: readonly ModelState[] = ['registered', 'challenger'];
+
 /** What a promotion or rollback left behind. */
 export interface RegistryChange {
 	model: string;
@@ -245,6 +264,106 @@ export async function rollbackModel(
 	});
 }
 
+/**
+ * Puts a registered version or a challenger into shadow: every champion decision of its model is
+ * then also scored by it in the background (`shadow-scoring.ts`). At most one version per model is
+ * in shadow. Throws `ValidationFailed` (400), `NotFound` (404) or `Conflict` (409: the version is
+ * the champion, retired or already in shadow, another version is in shadow, the registry changed
+ * since `expectedGeneration`, or another change to this model is in progress).
+ */
+export async function shadowVersion(
+	db: Database,
+	actor: AuditActor,
+	input: unknown,
+	context: ChangeContext = {}
+): Promise<ShadowChange> {
+	const parsed = shadowInputSchema.safeParse(input);
+	if (!parsed.success) throw new ValidationFailed(toFieldErrors(parsed.error.issues));
+	const { model, version, reason } = parsed.data;
+	return change(db, async (tx) => {
+		const family = await lockFamily(tx, model, parsed.data.expectedGeneration);
+		const target = family.states.get(version);
+		if (target === undefined) {
+			throw new NotFound(
+				`Model "${model}" has no version "${version}". Versions: ${[...family.states.keys()].join(', ')}.`
+			);
+		}
+		if (target === 'shadow') throw new Conflict(`${model}@${version} is already in shadow.`);
+		if (!SHADOW_FROM.includes(target)) {
+			throw new Conflict(
+				`${model}@${version} is ${target === 'champion' ? 'the champion' : target}; only a registered version or a challenger can go into shadow.`
+			);
+		}
+		const current = shadowOf(family);
+		if (current !== null) {
+			throw new Conflict(
+				`${model}@${current} is already in shadow (one per model); take it out of shadow first.`
+			);
+		}
+		await tx
+			.update(modelVersions)
+			.set({ state: 'shadow', stateBeforeShadow: target, stateChangedAt: sql`now()` })
+			.where(and(eq(modelVersions.modelId, model), eq(modelVersions.version, version)));
+		const generation = await bump(tx, model);
+		await recordAudit(tx, {
+			actor,
+			action: 'model.shadow',
+			target: { type: 'model', id: model },
+			ip: context.ip ?? null,
+			requestId: context.requestId ?? null,
+			details: { version, fromState: target, reason, generation }
+		});
+		await notify(tx, model);
+		return { model, version, from: target, state: 'shadow', generation };
+	});
+}
+
+/**
+ * Takes a model's version in shadow out of it, back to the state it had before (registered or
+ * challenger); its shadow predictions are kept. Throws `ValidationFailed` (400), `NotFound` (404)
+ * or `Conflict` (409: no version in shadow, a stale `expectedGeneration`, a change in progress).
+ */
+export async function unshadowModel(
+	db: Database,
+	actor: AuditActor,
+	input: unknown,
+	context: ChangeContext = {}
+): Promise<ShadowChange> {
+	const parsed = unshadowInputSchema.safeParse(input);
+	if (!parsed.success) throw new ValidationFailed(toFieldErrors(parsed.error.issues));
+	const { model, reason } = parsed.data;
+	return change(db, async (tx) => {
+		const family = await lockFamily(tx, model, parsed.data.expectedGeneration);
+		const version = shadowOf(family);
+		if (version === null) throw new Conflict(`Model "${model}" has no version in shadow.`);
+		const [row] = await tx
+			.select({ before: modelVersions.stateBeforeShadow })
+			.from(modelVersions)
+			.where(and(eq(modelVersions.modelId, model), eq(modelVersions.version, version)));
+		const state: ModelState = row?.before === 'challenger' ? 'challenger' : 'registered';
+		await tx
+			.update(modelVersions)
+			.set({ state, stateBeforeShadow: null, stateChangedAt: sql`now()` })
+			.where(and(eq(modelVersions.modelId, model), eq(modelVersions.version, version)));
+		const generation = await bump(tx, model);
+		await recordAudit(tx, {
+			actor,
+			action: 'model.unshadow',
+			target: { type: 'model', id: model },
+			ip: context.ip ?? null,
+			requestId: context.requestId ?? null,
+			details: { version, toState: state, reason, generation }
+		});
+		await notify(tx, model);
+		return { model, version, from: 'shadow', state, generation };
+	});
+}
+
+function shadowOf(family: RegistryFamily): string | null {
+	for (const [version, state] of family.states) if (state === 'shadow') return version;
+	return null;
+}
+
 type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
 
 /** One transaction; a concurrent change caught by the database becomes a 409, never a 500. */
@@ -291,7 +410,7 @@ function championOf(model: string, family: RegistryFamily): string {
 async function setState(tx: Tx, modelId: string, version: string, state: ModelState): Promise<void> {
 	await tx
 		.update(modelVersions)
-		.set({ state, stateChangedAt: sql`now()` })
+		.set({ state, stateBeforeShadow: null, stateChangedAt: sql`now()` })
 		.where(and(eq(modelVersions.modelId, modelId), eq(modelVersions.version, version)));
 }
 

@@ -168,6 +168,13 @@ export class ModelRegistry {
 		return [...(this.#models.get(id)?.values() ?? [])];
 	}
 
+	/** The model's version in shadow (at most one), if any. */
+	shadowOf(id: string): ModelVersion | undefined {
+		for (const version of this.#models.get(id)?.values() ?? [])
+			if (version.status === 'shadow') return version;
+		return undefined;
+	}
+
 	/** The version a caller asked for, or the champion. */
 	resolve(id: string, version?: string): ModelVersion {
 		const versions = this.#models.get(id);

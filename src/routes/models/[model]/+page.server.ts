@@ -20,6 +20,8 @@ export const load: PageServerLoad = async (event) => {
 		},
 		card: await modelCard(version),
 		canScore: canOpen('/score/[model]', visitor),
+		canCompare: canOpen('/models/[model]/shadow', visitor),
+		inShadow: family?.versions.find((v) => v.status === 'shadow')?.version ?? null,
 		// The procedures check the role again; this only decides whether to show the controls.
 		canManage: event.locals.principal?.role === 'admin'
 	};
@@ -46,6 +48,37 @@ export const actions: Actions = {
 			return { form: 'promote', change };
 		} catch (cause) {
 			return refused(cause, { form: 'promote', values });
+		}
+	},
+	/** Puts a registered version or a challenger into shadow (audited, with the reason). */
+	shadow: async (event) => {
+		const data = await event.request.formData();
+		const values = { version: field(data, 'version'), reason: field(data, 'reason') };
+		try {
+			const change = await callerFor(event).models.shadow({
+				model: event.params.model,
+				version: values.version,
+				reason: values.reason,
+				expectedGeneration: generationOf(data)
+			});
+			return { form: 'shadow', shadowChange: change };
+		} catch (cause) {
+			return refused(cause, { form: 'shadow', values });
+		}
+	},
+	/** Takes the version in shadow out of it, back to its earlier state. */
+	unshadow: async (event) => {
+		const data = await event.request.formData();
+		const values = { reason: field(data, 'reason') };
+		try {
+			const change = await callerFor(event).models.unshadow({
+				model: event.params.model,
+				reason: values.reason,
+				expectedGeneration: generationOf(data)
+			});
+			return { form: 'unshadow', shadowChange: change };
+		} catch (cause) {
+			return refused(cause, { form: 'unshadow', values });
 		}
 	},
 	/** Restores the previous champion; the version rolled back is retired. */

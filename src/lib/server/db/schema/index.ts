@@ -16,3 +16,4 @@ export * from './models.table';
 export * from './model-versions.table';
 export * from './model-bundles.table';
 export * from './reports.table';
+export * from './shadow-predictions.table';

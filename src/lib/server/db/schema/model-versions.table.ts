@@ -23,7 +23,9 @@ export const modelVersions = pgTable(
 		/** SHA-256 of the ONNX file, from the manifest. */
 		sha256: text('sha256').notNull(),
 		registeredAt: timestamp('registered_at', { withTimezone: true }).notNull().defaultNow(),
-		stateChangedAt: timestamp('state_changed_at', { withTimezone: true }).notNull().defaultNow()
+		stateChangedAt: timestamp('state_changed_at', { withTimezone: true }).notNull().defaultNow(),
+		/** The state a version in shadow had before, which taking it out of shadow restores. */
+		stateBeforeShadow: modelStateEnum('state_before_shadow')
 	},
 	(table) => [
 		primaryKey({ columns: [table.modelId, table.version] }),

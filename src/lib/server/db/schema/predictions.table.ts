@@ -26,7 +26,7 @@ export interface StoredReason {
 }
 
 /** `bytea`, read as bytes from both drivers (postgres.js gives a Buffer, PGlite a Uint8Array). */
-const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+export const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
 	dataType: () => 'bytea',
 	fromDriver: (value) => (value instanceof Uint8Array ? value : Buffer.from(String(value).slice(2), 'hex'))
 });

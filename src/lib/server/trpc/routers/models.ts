@@ -3,11 +3,76 @@ import { modelInfoOutput, modelListOutput } from '../schemas';
 import { protectedProcedure, roleProcedure, router } from '../trpc';
 import { describeModels, describeVersion } from '../../services/models.service';
 import { modelStates } from '../../db/schema';
-import { promoteInputSchema, rollbackInputSchema } from '../../services/model-registry.service';
+import {
+	promoteInputSchema,
+	rollbackInputSchema,
+	shadowInputSchema,
+	unshadowInputSchema
+} from '../../services/model-registry.service';
+import { compareShadow, shadowComparisonInputSchema } from '../../services/shadow-comparison.service';
 import { uploadInputSchema } from '../../services/bundle-upload.service';
 
 /** Who may change which version is served: administrators. */
 const registryProcedure = roleProcedure('admin');
+/** Who may read how a version in shadow compares: risk managers and administrators. */
+const watchers = roleProcedure('risk_manager', 'admin');
+
+const shadowChangeOutput = z.object({
+	model: z.string(),
+	version: z.string().describe('The version put into shadow or taken out of it.'),
+	from: z.enum(modelStates).describe('Its state before.'),
+	state: z.enum(modelStates).describe('Its state now.'),
+	generation: z.number().int()
+});
+
+const decisionCounts = z.object({
+	approve: z.number().int(),
+	review: z.number().int(),
+	decline: z.number().int()
+});
+const swapGroup = z.object({
+	count: z.number().int(),
+	withOutcome: z.number().int().describe('Of them, with an outcome recorded.'),
+	bad: z.number().int().describe('Of those, defaulted.'),
+	badRate: z.number().nullable().describe('bad / withOutcome; null without outcomes.')
+});
+const shadowComparisonOutput = z.object({
+	model: z.string(),
+	shadowVersion: z.string(),
+	inShadow: z.boolean(),
+	championVersions: z.array(z.string()),
+	window: z.object({ from: z.string(), to: z.string() }),
+	count: z.number().int().describe('Champion decisions the shadow version scored in the window.'),
+	truncated: z.boolean().describe('More decisions than were read; the newest were compared.'),
+	agreementRate: z.number().nullable(),
+	flips: z
+		.object({ approve: decisionCounts, review: decisionCounts, decline: decisionCounts })
+		.describe('flips[champion decision][shadow decision]: counts.'),
+	swapIns: swapGroup.describe('Not approved by the champion, approved by the shadow.'),
+	swapOuts: swapGroup.describe('Approved by the champion, not by the shadow.'),
+	meanProbability: z.object({ champion: z.number().nullable(), shadow: z.number().nullable() }),
+	correlation: z.object({ pearson: z.number().nullable(), spearman: z.number().nullable() }),
+	psi: z.object({
+		value: z.number().nullable().describe('PSI of the shadow’s probabilities against the champion’s.'),
+		bins: z.array(
+			z.object({
+				label: z.string(),
+				champion: z.number().int(),
+				shadow: z.number().int(),
+				contribution: z.number()
+			})
+		)
+	}),
+	shapDifferences: z.array(
+		z.object({
+			feature: z.string(),
+			label: z.string(),
+			meanAbsDifference: z.number(),
+			meanAbsChampion: z.number(),
+			meanAbsShadow: z.number()
+		})
+	)
+});
 
 const registryChangeOutput = z.object({
 	model: z.string(),
@@ -95,6 +160,64 @@ export const modelsRouter = router({
 		.mutation(({ ctx, input }) =>
 			ctx.core.lifecycle.upload(ctx.principal, input, { ip: ctx.ip, requestId: ctx.requestId })
 		),
+
+	/**
+	 * Puts a registered version or a challenger into shadow (one per model): every champion decision
+	 * is then also scored by it in the background. 404 for an unknown model or version; 409 for the
+	 * champion, a retired version, a version already in shadow, another version in shadow, a stale
+	 * `expectedGeneration` or a concurrent change.
+	 */
+	shadow: registryProcedure
+		.meta({
+			openapi: {
+				method: 'POST',
+				path: '/models/{model}/shadow',
+				tags: ['models'],
+				summary: 'Put a model version into shadow',
+				protect: true
+			}
+		})
+		.input(shadowInputSchema)
+		.output(shadowChangeOutput)
+		.mutation(({ ctx, input }) =>
+			ctx.core.lifecycle.shadow(ctx.principal, input, { ip: ctx.ip, requestId: ctx.requestId })
+		),
+
+	/** Takes the model's version in shadow out of it, back to its earlier state; 409 when none is. */
+	unshadow: registryProcedure
+		.meta({
+			openapi: {
+				method: 'POST',
+				path: '/models/{model}/unshadow',
+				tags: ['models'],
+				summary: 'Take a model version out of shadow',
+				protect: true
+			}
+		})
+		.input(unshadowInputSchema)
+		.output(shadowChangeOutput)
+		.mutation(({ ctx, input }) =>
+			ctx.core.lifecycle.unshadow(ctx.principal, input, { ip: ctx.ip, requestId: ctx.requestId })
+		),
+
+	/**
+	 * The version in shadow against the champion over a window (`window`, or `from`/`to` as for
+	 * drift). 400 for a bad window, 404 for an unknown model or version, 409 for a version that is
+	 * not in shadow and never was (or, without `version`, when none is).
+	 */
+	shadowComparison: watchers
+		.meta({
+			openapi: {
+				method: 'GET',
+				path: '/models/{model}/shadow',
+				tags: ['monitoring'],
+				summary: 'Compare the version in shadow with the champion',
+				protect: true
+			}
+		})
+		.input(shadowComparisonInputSchema)
+		.output(shadowComparisonOutput)
+		.query(({ ctx, input }) => compareShadow({ db: ctx.core.db, models: ctx.core.models }, input)),
 
 	/** Restores the champion the last promotion replaced; the version rolled back is retired. */
 	rollback: registryProcedure
