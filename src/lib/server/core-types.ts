@@ -17,6 +17,7 @@ import type { RateLimiter } from './limits/rate-limit';
 import type { Monitoring } from './monitoring';
 import type { ReportService } from './services/reports/reports.service';
 import type { ReportScheduler } from './services/reports/scheduler';
+import type { BacktestRunner } from './services/backtest-runner';
 
 export interface ReadinessCheck {
 	name: string;
@@ -49,5 +50,7 @@ export interface Core {
 	monitoring: Monitoring;
 	/** Scheduled drift-and-performance reports and this instance's schedule (docs/reports.md). */
 	reports: { service: ReportService; scheduler: ReportScheduler };
+	/** This instance's runner of queued backtests (docs/models.md, "Backtest"). */
+	backtests: BacktestRunner;
 	stop(): Promise<void>;
 }

@@ -33,6 +33,7 @@ import { ShadowScorer } from './services/shadow-scoring';
 import { createMonitoring, type MonitoringOptions } from './monitoring';
 import { ReportService } from './services/reports/reports.service';
 import { ReportScheduler } from './services/reports/scheduler';
+import { BacktestRunner } from './services/backtest-runner';
 
 import type { Core, ReadinessCheck } from './core-types';
 
@@ -214,6 +215,23 @@ export async function createCore(
 		timezone: config.REPORT_TIMEZONE
 	});
 	reportScheduler.start();
+	const backtests = new BacktestRunner(
+		{
+			db: database.db,
+			models,
+			engine: poolEngine(pool),
+			instance: monitoring.alerts.instance,
+			queuedRows: () => pool.queuedRows(),
+			clock: options.monitoring?.clock
+		},
+		{
+			chunkRows: config.BACKTEST_CHUNK_ROWS,
+			pollMs: config.BACKTEST_POLL_MS,
+			staleMs: config.BACKTEST_STALE_MS,
+			yieldAboveQueuedRows: config.BACKTEST_YIELD_QUEUE_ROWS
+		}
+	);
+	backtests.start();
 	return {
 		env: config,
 		database,
@@ -232,8 +250,10 @@ export async function createCore(
 		readiness,
 		monitoring,
 		reports: { service: reportService, scheduler: reportScheduler },
+		backtests,
 		stop: async () => {
 			await reportScheduler.stop();
+			await backtests.stop();
 			await monitoring.stop();
 			await lifecycle.stop();
 			await rm(bundleDir, { recursive: true, force: true });

@@ -73,6 +73,16 @@ export const envSchema = z.object({
 	SHADOW_QUEUE_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
 	SHADOW_BATCH_ROWS: z.coerce.number().int().min(1).max(4_096).default(256),
 	SHADOW_YIELD_QUEUE_ROWS: z.coerce.number().int().min(0).max(1_000_000).default(64),
+	/**
+	 * Backtests (docs/models.md): applications scored per chunk (progress is written after each),
+	 * how often each instance looks for a queued backtest, after how long without progress a running
+	 * one is taken to be abandoned and may be resumed elsewhere, and the pool queue above which the
+	 * runner waits, so that live scoring goes first.
+	 */
+	BACKTEST_CHUNK_ROWS: z.coerce.number().int().min(1).max(4_096).default(500),
+	BACKTEST_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+	BACKTEST_STALE_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
+	BACKTEST_YIELD_QUEUE_ROWS: z.coerce.number().int().min(0).max(1_000_000).default(64),
 	/** Longest one inference batch may run before its worker is replaced, in milliseconds. */
 	INFERENCE_TASK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 	/** PSI from which a feature's drift is `watch`, and from which it is `act` (docs/drift.md). */

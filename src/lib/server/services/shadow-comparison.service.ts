@@ -3,12 +3,13 @@
  * decision-flip matrix, the swap-set (who the shadow would approve that the champion did not, and
  * the reverse, with each group's bad rate once outcomes exist), the correlation of the two
  * probabilities, the PSI of the shadow's scores against the champion's, and the features whose SHAP
- * contributions differ most. Read from `shadow_predictions` joined to the champion's `predictions`.
+ * contributions differ most. Read from `shadow_predictions` joined to the champion's `predictions`;
+ * a backtest's comparison (backtest.service) runs the same code on `backtest_predictions`.
  */
 import { and, desc, eq, gte, lt, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db';
-import { decisions, predictions, shadowPredictions, type Decision } from '../db/schema';
+import { backtestPredictions, decisions, predictions, shadowPredictions, type Decision } from '../db/schema';
 import { Conflict } from '../errors';
 import { psiTable } from '../monitoring/drift/statistics';
 import { driftInputSchema, windowOf } from './drift.service';
@@ -90,34 +91,108 @@ export async function compareShadow(
 	const { from, to } = windowOf({ ...input, baseline: 'reference' }, now);
 	const model = champion.manifest.model.id;
 	const shadowVersion = shadow.manifest.model.version;
-	const rows = await deps.db
-		.select({
-			championVersion: predictions.modelVersion,
-			championProbability: predictions.probability,
-			championDecision: predictions.decision,
-			championShap: predictions.shapValues,
-			shadowProbability: shadowPredictions.probability,
-			shadowDecision: shadowPredictions.decision,
-			shadowShap: shadowPredictions.shapValues,
-			defaulted: sql<
-				boolean | null
-			>`(select o.defaulted from outcomes o where o.prediction_id = ${predictions.id} order by o.version desc limit 1)`
-		})
-		.from(shadowPredictions)
-		.innerJoin(predictions, eq(predictions.id, shadowPredictions.predictionId))
-		.where(
-			and(
-				eq(shadowPredictions.modelId, model),
-				eq(shadowPredictions.shadowVersion, shadowVersion),
-				gte(shadowPredictions.decidedAt, from),
-				lt(shadowPredictions.decidedAt, to)
-			)
-		)
-		.orderBy(desc(shadowPredictions.decidedAt))
-		.limit(MAX_COMPARED + 1);
+	const { rows, truncated } = await readComparedRows(deps.db, {
+		kind: 'shadow',
+		model,
+		version: shadowVersion,
+		from,
+		to
+	});
+	return {
+		model,
+		shadowVersion,
+		inShadow: shadow.status === 'shadow',
+		window: { from: from.toISOString(), to: to.toISOString() },
+		...compareRows(deps.models, champion, shadow, rows, truncated)
+	};
+}
+
+/** Where the compared rows come from: a shadow's rows over a window, or one backtest's results. */
+export type ComparisonSource =
+	| { kind: 'shadow'; model: string; version: string; from: Date; to: Date }
+	| { kind: 'backtest'; backtestId: string };
+
+/** One recorded decision beside what the compared version said about the same applicant. */
+export interface ComparedRow {
+	championVersion: string;
+	championProbability: number;
+	championDecision: Decision;
+	championShap: Uint8Array | null;
+	shadowProbability: number;
+	shadowDecision: Decision;
+	shadowShap: Uint8Array;
+	defaulted: boolean | null;
+}
+
+/** The figures of a comparison, whatever its source. */
+export type ComparisonFigures = Omit<ShadowComparison, 'model' | 'shadowVersion' | 'inShadow' | 'window'>;
+
+/** The newest {@link MAX_COMPARED} rows of a source, with the latest outcome of each. */
+export async function readComparedRows(
+	db: Database,
+	source: ComparisonSource
+): Promise<{ rows: ComparedRow[]; truncated: boolean }> {
+	const defaulted = sql<
+		boolean | null
+	>`(select o.defaulted from outcomes o where o.prediction_id = ${predictions.id} order by o.version desc limit 1)`;
+	const champion = {
+		championVersion: predictions.modelVersion,
+		championProbability: predictions.probability,
+		championDecision: predictions.decision,
+		championShap: predictions.shapValues,
+		defaulted
+	};
+	const rows: ComparedRow[] =
+		source.kind === 'shadow'
+			? await db
+					.select({
+						...champion,
+						shadowProbability: shadowPredictions.probability,
+						shadowDecision: shadowPredictions.decision,
+						shadowShap: shadowPredictions.shapValues
+					})
+					.from(shadowPredictions)
+					.innerJoin(predictions, eq(predictions.id, shadowPredictions.predictionId))
+					.where(
+						and(
+							eq(shadowPredictions.modelId, source.model),
+							eq(shadowPredictions.shadowVersion, source.version),
+							gte(shadowPredictions.decidedAt, source.from),
+							lt(shadowPredictions.decidedAt, source.to)
+						)
+					)
+					.orderBy(desc(shadowPredictions.decidedAt))
+					.limit(MAX_COMPARED + 1)
+			: await db
+					.select({
+						...champion,
+						shadowProbability: backtestPredictions.probability,
+						shadowDecision: backtestPredictions.decision,
+						shadowShap: backtestPredictions.shapValues
+					})
+					.from(backtestPredictions)
+					.innerJoin(predictions, eq(predictions.id, backtestPredictions.predictionId))
+					.where(eq(backtestPredictions.backtestId, source.backtestId))
+					.orderBy(desc(predictions.createdAt))
+					.limit(MAX_COMPARED + 1);
 	const truncated = rows.length > MAX_COMPARED;
 	if (truncated) rows.length = MAX_COMPARED;
+	return { rows, truncated };
+}
 
+/**
+ * The figures over compared rows: `champion` is the model's served version (its reference score
+ * bins are the PSI's), `compared` the version whose answers are the rows' `shadow*` columns.
+ */
+export function compareRows(
+	models: ModelRegistry,
+	champion: ModelVersion,
+	compared: ModelVersion,
+	rows: readonly ComparedRow[],
+	truncated: boolean
+): ComparisonFigures {
+	const model = champion.manifest.model.id;
+	const shadow = compared;
 	const flips = Object.fromEntries(
 		decisions.map((c) => [c, Object.fromEntries(decisions.map((s) => [s, 0]))])
 	) as Record<Decision, Record<Decision, number>>;
@@ -146,7 +221,7 @@ export async function compareShadow(
 
 		let championFeatures = featuresOf.get(row.championVersion);
 		if (championFeatures === undefined) {
-			championFeatures = featuresOfVersion(deps.models, model, row.championVersion);
+			championFeatures = featuresOfVersion(models, model, row.championVersion);
 			featuresOf.set(row.championVersion, championFeatures);
 			for (const f of championFeatures ?? [])
 				if (!featureNames.has(f.name)) featureNames.set(f.name, f.label);
@@ -176,11 +251,7 @@ export async function compareShadow(
 	const shadowBins = binCounts(shadowP, edges);
 	const table = psiTable(championBins, shadowBins);
 	return {
-		model,
-		shadowVersion,
-		inShadow: shadow.status === 'shadow',
 		championVersions: [...championVersions].sort(),
-		window: { from: from.toISOString(), to: to.toISOString() },
 		count: n,
 		truncated,
 		agreementRate: n > 0 ? agree / n : null,

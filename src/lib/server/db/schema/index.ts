@@ -17,3 +17,4 @@ export * from './model-versions.table';
 export * from './model-bundles.table';
 export * from './reports.table';
 export * from './shadow-predictions.table';
+export * from './backtests.table';

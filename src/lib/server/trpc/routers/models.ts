@@ -11,6 +11,18 @@ import {
 } from '../../services/model-registry.service';
 import { compareShadow, shadowComparisonInputSchema } from '../../services/shadow-comparison.service';
 import { uploadInputSchema } from '../../services/bundle-upload.service';
+import {
+	backtestRefSchema,
+	cancelBacktestInputSchema,
+	cancelBacktest,
+	compareBacktest,
+	getBacktest,
+	listBacktests,
+	listBacktestsInputSchema,
+	startBacktest,
+	startBacktestInputSchema
+} from '../../services/backtest.service';
+import { backtestStatuses } from '../../db/schema';
 
 /** Who may change which version is served: administrators. */
 const registryProcedure = roleProcedure('admin');
@@ -74,6 +86,126 @@ const shadowComparisonOutput = z.object({
 	)
 });
 
+const backtestOutput = z.object({
+	id: z.string(),
+	model: z.string(),
+	version: z.string().describe('The candidate version.'),
+	from: z.string(),
+	to: z.string(),
+	status: z.enum(backtestStatuses),
+	total: z.number().int().describe('Stored applications in the period.'),
+	done: z.number().int().describe('Of them, replayed so far (skipped ones included).'),
+	skipped: z.number().int().describe('Of those, refused by the candidate’s manifest.'),
+	progress: z.number().describe('done / total.'),
+	requestedBy: z.string(),
+	reason: z.string(),
+	instance: z.string().nullable(),
+	error: z.string().nullable(),
+	createdAt: z.string(),
+	startedAt: z.string().nullable(),
+	finishedAt: z.string().nullable()
+});
+const backtestComparisonOutput = shadowComparisonOutput
+	.omit({ shadowVersion: true, inShadow: true, window: true })
+	.extend({
+		backtest: backtestOutput,
+		version: z.string().describe('The candidate; its figures are the `shadow` ones.'),
+		count: z.number().int().describe('Applications the candidate scored (results stored so far).')
+	});
+
+const backtestRouter = router({
+	/**
+	 * Queues a backtest: the model's stored applications decided in [from, to) replayed through a
+	 * registered version in the background. 404 for an unknown model; 400 by field for an unknown
+	 * or retired version, a bad or empty period, more than 100,000 applications, no reason.
+	 */
+	start: registryProcedure
+		.meta({
+			openapi: {
+				method: 'POST',
+				path: '/models/{model}/backtests',
+				tags: ['models'],
+				summary: 'Start a backtest',
+				protect: true
+			}
+		})
+		.input(startBacktestInputSchema)
+		.output(backtestOutput)
+		.mutation(({ ctx, input }) =>
+			startBacktest(
+				{ db: ctx.core.db, models: ctx.core.models, onQueued: () => ctx.core.backtests.poke() },
+				ctx.principal,
+				input,
+				{ ip: ctx.ip, requestId: ctx.requestId }
+			)
+		),
+
+	/** The model's backtests with their progress, newest first (at most 50). */
+	list: watchers
+		.meta({
+			openapi: {
+				method: 'GET',
+				path: '/models/{model}/backtests',
+				tags: ['models'],
+				summary: 'List backtests',
+				protect: true
+			}
+		})
+		.input(listBacktestsInputSchema)
+		.output(z.array(backtestOutput))
+		.query(({ ctx, input }) => listBacktests({ db: ctx.core.db, models: ctx.core.models }, input)),
+
+	/** One backtest and its progress; 404 when unknown. */
+	get: watchers
+		.meta({
+			openapi: {
+				method: 'GET',
+				path: '/models/{model}/backtests/{id}',
+				tags: ['models'],
+				summary: 'Read a backtest',
+				protect: true
+			}
+		})
+		.input(backtestRefSchema)
+		.output(backtestOutput)
+		.query(({ ctx, input }) => getBacktest({ db: ctx.core.db, models: ctx.core.models }, input)),
+
+	/** The candidate against the recorded decisions, as the shadow comparison, over the results so far. */
+	comparison: watchers
+		.meta({
+			openapi: {
+				method: 'GET',
+				path: '/models/{model}/backtests/{id}/comparison',
+				tags: ['monitoring'],
+				summary: 'Compare a backtest with the recorded decisions',
+				protect: true
+			}
+		})
+		.input(backtestRefSchema)
+		.output(backtestComparisonOutput)
+		.query(({ ctx, input }) => compareBacktest({ db: ctx.core.db, models: ctx.core.models }, input)),
+
+	/** Stops a queued or running backtest (its results so far stay); 409 once finished. */
+	cancel: registryProcedure
+		.meta({
+			openapi: {
+				method: 'POST',
+				path: '/models/{model}/backtests/{id}/cancel',
+				tags: ['models'],
+				summary: 'Cancel a backtest',
+				protect: true
+			}
+		})
+		.input(cancelBacktestInputSchema)
+		.output(backtestOutput)
+		.mutation(({ ctx, input }) =>
+			cancelBacktest({ db: ctx.core.db, models: ctx.core.models }, ctx.principal, input, {
+				ip: ctx.ip,
+				requestId: ctx.requestId
+			})
+		)
+});
+
 const registryChangeOutput = z.object({
 	model: z.string(),
 	champion: z.string().describe('The version served from now on.'),
@@ -83,6 +215,9 @@ const registryChangeOutput = z.object({
 });
 
 export const modelsRouter = router({
+	/** Backtests: replays of a period's stored applications through a registered version. */
+	backtest: backtestRouter,
+
 	/** Every model with its versions, champion and challengers. */
 	list: protectedProcedure
 		.meta({
