@@ -20,6 +20,10 @@ import { startTestCore, type TestCore } from '../helpers/core';
 import { testDatabaseKinds } from '../helpers/database';
 import { goldenRows } from '../helpers/golden';
 import { apiClient, serviceToken } from '../helpers/api';
+import { pageEvent, useAsProcessCore } from '../helpers/page-event';
+import type { Action } from '@sveltejs/kit';
+import * as listPage from '../../src/routes/models/[model]/backtests/+page.server';
+import * as onePage from '../../src/routes/models/[model]/backtests/[id]/+page.server';
 
 const golden = goldenRows('lending-club/xgb-1.0.0');
 const model = 'lending-club';
@@ -71,10 +75,12 @@ describe.each(testDatabaseKinds())('backtests on %s', (kind) => {
 	let from = '';
 	let to = '';
 	let stored: string[] = [];
+	let restore: () => void = () => undefined;
 
 	beforeAll(async () => {
 		// The core's runner looks only when poked here (a start through the API), never by itself.
 		t = await startTestCore(kind, { BACKTEST_POLL_MS: '600000', BACKTEST_CHUNK_ROWS: '16' });
+		restore = useAsProcessCore(t.core);
 		from = new Date(Date.now() - 60_000).toISOString();
 		// The scorecard in shadow scores the same decisions: its comparison is the backtest's yardstick.
 		await admin().models.shadow({ model, version: candidate, reason: 'yardstick' });
@@ -91,6 +97,7 @@ describe.each(testDatabaseKinds())('backtests on %s', (kind) => {
 		await admin().models.unshadow({ model, reason: 'yardstick taken' });
 	});
 	afterAll(async () => {
+		restore();
 		await t?.dispose();
 	});
 
@@ -236,6 +243,57 @@ describe.each(testDatabaseKinds())('backtests on %s', (kind) => {
 		expect(cancelled.code).toBe('CONFLICT');
 	});
 
+	it('should start a backtest from the portal (admins) and show its progress and comparison', async () => {
+		const act = (role: 'admin' | 'risk_manager', form: Record<string, string>) =>
+			(listPage.actions as Record<'start', Action>).start(
+				pageEvent({
+					role,
+					url: `/models/${model}/backtests?/start`,
+					params: { model },
+					routeId: '/models/[model]/backtests',
+					form
+				})
+			) as Promise<Record<string, unknown>>;
+		const bad = (await act('admin', { version: candidate, from: to, to: from, reason })) as {
+			status: number;
+			data: { fieldErrors: Record<string, string[]> };
+		};
+		expect(bad.status).toBe(400);
+		expect(bad.data.fieldErrors.from?.join(' ')).toMatch(/before to/);
+		const refused = (await act('risk_manager', { version: candidate, from, to, reason })) as {
+			status: number;
+		};
+		expect(refused.status).toBe(403);
+		const started = (await act('admin', { version: candidate, from, to, reason: 'from the portal' })) as {
+			started: string;
+		};
+		expect(started.started).toBeTypeOf('string');
+		await t.core.backtests.idle();
+		const list = (await listPage.load(
+			pageEvent({
+				role: 'risk_manager',
+				url: `/models/${model}/backtests`,
+				params: { model },
+				routeId: '/models/[model]/backtests'
+			}) as never
+		)) as { backtests: { id: string; done: number; total: number; status: string }[]; canStart: boolean };
+		expect(list.canStart).toBe(false);
+		expect(list.backtests.find((b) => b.id === started.started)).toMatchObject({
+			status: 'completed',
+			done: stored.length,
+			total: stored.length
+		});
+		const one = (await onePage.load(
+			pageEvent({
+				role: 'risk_manager',
+				url: `/models/${model}/backtests/${started.started}`,
+				params: { model, id: started.started },
+				routeId: '/models/[model]/backtests/[id]'
+			}) as never
+		)) as { comparison: { count: number } };
+		expect(one.comparison.count).toBe(stored.length);
+	});
+
 	it('should refuse bad requests with field-level 4xx', async () => {
 		const start = (input: Record<string, unknown>) =>
 			failure(() => admin().models.backtest.start({ model, version: candidate, from, to, reason, ...input }));
@@ -280,6 +338,6 @@ describe.each(testDatabaseKinds())('backtests on %s', (kind) => {
 		expect(t.core.models.resolve(model, candidate).status).toBe('retired');
 		await fieldOf({}, 'version', /retired/);
 		const [{ n } = { n: 0 }] = await t.core.db.select({ n: count() }).from(backtests);
-		expect(n).toBe(2);
+		expect(n).toBe(3);
 	});
 });

@@ -73,6 +73,9 @@ export const pageAccess: Record<string, RouteRule> = {
 	'/models/[model]': withRoles(...ALL_USER_ROLES),
 	/** The version in shadow against the champion. */
 	'/models/[model]/shadow': withRoles('admin', 'risk_manager'),
+	/** Backtests of a model and each one's comparison (starting one: administrators, in the procedure). */
+	'/models/[model]/backtests': withRoles('admin', 'risk_manager'),
+	'/models/[model]/backtests/[id]': withRoles('admin', 'risk_manager'),
 	'/history': withRoles('admin', 'risk_manager'),
 	'/history/[id]': withRoles('admin', 'risk_manager'),
 	/** The printable adverse-action notice of a declined or referred decision. */
