@@ -283,8 +283,12 @@ describe.runIf(testDatabaseKinds().includes('postgres'))('promotion guard on two
 			second.monitoring.guard.evaluate()
 		]);
 		const flat = outcomes.flat();
-		expect(flat.map((o) => o.breach?.limit)).toEqual(['score_psi', 'score_psi']);
+		// Usually both see the promotion and one's rollback is refused; on a slow machine one may
+		// finish before the other reads the registry, which then finds nothing to guard.
+		expect(flat.length).toBeGreaterThanOrEqual(1);
+		expect(flat.every((o) => o.breach?.limit === 'score_psi')).toBe(true);
 		expect(flat.filter((o) => o.rolledBack)).toHaveLength(1);
+		expect(flat.filter((o) => o.alert !== null)).toHaveLength(1);
 
 		await second.lifecycle.refresh();
 		await first.lifecycle.refresh();
