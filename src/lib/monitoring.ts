@@ -11,7 +11,8 @@ export const ALERT_RULE_LABELS: Record<string, string> = {
 	no_traffic: 'No traffic',
 	score_shift: 'Score distribution shift',
 	feature_drift: 'Input feature drift',
-	performance_drop: 'Performance drop'
+	performance_drop: 'Performance drop',
+	promotion_guard: 'Promotion rolled back'
 };
 
 /** A number of milliseconds, with a precision that suits its size. */

@@ -97,7 +97,9 @@ describe.each(testDatabaseKinds())('alerts on %s', (kind) => {
 				ALERT_ERROR_RATE: '0.05',
 				ALERT_NO_TRAFFIC_MINUTES: '15',
 				ALERT_PSI_MIN_SAMPLES: '200',
-				SLO_WINDOW_MINUTES: '5'
+				SLO_WINDOW_MINUTES: '5',
+				// The promotion guard's ticks on the same test timers would add evaluations here.
+				GUARD_PERIOD_SECONDS: '0'
 			}),
 			database,
 			{

@@ -201,7 +201,7 @@ export async function createCore(
 			}
 		}
 	];
-	const monitoring = createMonitoring(config, database.db, models, options.monitoring);
+	const monitoring = createMonitoring(config, database.db, models, lifecycle, options.monitoring);
 	const reportService = new ReportService({
 		db: database.db,
 		models,

@@ -205,6 +205,24 @@ export const envSchema = z.object({
 	ALERT_AUC_MIN_PREDICTIONS: z.coerce.number().int().min(20).max(10_000_000).default(500),
 	/** Performance drop: minutes between two measurements (each reads the window's predictions). */
 	ALERT_AUC_EVAL_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
+	/**
+	 * Promotion guard: seconds after a promotion during which the new champion is watched and rolled
+	 * back by itself when it breaks a limit below; 0 turns the guard off. At most one hour (the
+	 * per-version request buckets hold one hour).
+	 */
+	GUARD_PERIOD_SECONDS: z.coerce.number().int().min(0).max(3600).default(600),
+	/** Promotion guard: how often a guarded promotion is measured, in seconds. */
+	GUARD_EVAL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(10).default(5),
+	/** Promotion guard: share of the new champion's scoring calls answered with a 5xx that rolls back. */
+	GUARD_MAX_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.02),
+	/** Promotion guard: P95 latency of the new champion's scoring calls, in ms, above which it rolls back. */
+	GUARD_MAX_P95_MS: z.coerce.number().positive().max(600_000).default(500),
+	/** Promotion guard: PSI of the new champion's scores against the previous champion's that rolls back. */
+	GUARD_MAX_PSI: z.coerce.number().positive().max(10).default(0.25),
+	/** Promotion guard: calls (per instance) or scores (all instances) needed before a limit is judged. */
+	GUARD_MIN_SAMPLES: z.coerce.number().int().min(1).max(1_000_000).default(100),
+	/** Promotion guard: minutes before the promotion whose scores of the previous champion are the baseline. */
+	GUARD_BASELINE_MINUTES: z.coerce.number().int().min(1).max(10_080).default(60),
 	/** http(s) URL that receives a JSON POST when an alert is raised or resolved; unset: none. */
 	ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
 	/** Longest a webhook delivery may take, in milliseconds. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { emitRequest, type RequestEvent } from '../observability/request-events';
-import { MINUTE_MS, RequestRecorder } from './request-recorder';
+import { emitRequest, emitScoring, type RequestEvent } from '../observability/request-events';
+import { MINUTE_MS, MODEL_BUCKET_MS, RequestRecorder } from './request-recorder';
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
 
@@ -61,5 +61,31 @@ describe('RequestRecorder', () => {
 		recorder.stop();
 		emitRequest(event());
 		expect(recorder.totals(T0, T0 + MINUTE_MS)).toMatchObject({ count: 1, serverErrors: 1 });
+	});
+
+	it('should count each model version’s scoring calls per second, 5xx apart from refusals', () => {
+		const recorder = new RequestRecorder().start();
+		const key = 'lending-club@scorecard-1.0.0';
+		emitScoring({ model: key, status: 200, durationMs: 10, at: T0 });
+		emitScoring({ model: key, status: 500, durationMs: 700, at: T0 + 300 });
+		emitScoring({ model: key, status: 400, durationMs: 2, at: T0 + MODEL_BUCKET_MS });
+		emitScoring({ model: 'lending-club@xgb-1.0.0', status: 500, durationMs: 5, at: T0 });
+		recorder.stop();
+		emitScoring({ model: key, status: 500, durationMs: 5, at: T0 });
+		expect(recorder.modelTotals(key, T0, T0 + 1)).toMatchObject({
+			count: 2,
+			serverErrors: 1,
+			clientErrors: 0
+		});
+		const both = recorder.modelTotals(key, T0, T0 + 2 * MODEL_BUCKET_MS);
+		expect(both).toMatchObject({ count: 3, serverErrors: 1, clientErrors: 1 });
+		expect(both.errorRate).toBeCloseTo(1 / 3, 9);
+		expect(both.p95).toBeGreaterThan(500);
+		// The next second alone; another version; a version never scored.
+		expect(recorder.modelTotals(key, T0 + MODEL_BUCKET_MS, T0 + 2 * MODEL_BUCKET_MS).count).toBe(1);
+		expect(recorder.modelTotals('lending-club@xgb-1.0.0', T0, T0 + 1).count).toBe(1);
+		expect(recorder.modelTotals('consumer-credit@xgb-1.0.0', T0, T0 + 1).count).toBe(0);
+		// The API totals are not changed by scoring events.
+		expect(recorder.totals(T0, T0 + MINUTE_MS).count).toBe(0);
 	});
 });

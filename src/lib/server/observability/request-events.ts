@@ -52,3 +52,37 @@ export function emitRequest(event: RequestEvent): void {
 		}
 	}
 }
+
+/**
+ * One scoring call answered for one model version (`<id>@<version>`): what the promotion guard
+ * watches, as the request events above do not say which version answered. `status` is the HTTP
+ * status the call maps to (200, a 4xx for a refused input, 500 for a failure of the service).
+ */
+export interface ScoringEvent {
+	model: string;
+	status: number;
+	durationMs: number;
+	/** Epoch milliseconds when the call finished. */
+	at: number;
+}
+
+export type ScoringListener = (event: ScoringEvent) => void;
+
+const scoringListeners = new Set<ScoringListener>();
+
+/** Subscribes to scoring events; returns the function that unsubscribes. */
+export function onScoring(listener: ScoringListener): () => void {
+	scoringListeners.add(listener);
+	return () => scoringListeners.delete(listener);
+}
+
+/** Publishes one finished scoring call to every listener. */
+export function emitScoring(event: ScoringEvent): void {
+	for (const listener of scoringListeners) {
+		try {
+			listener(event);
+		} catch {
+			scoringListeners.delete(listener);
+		}
+	}
+}

@@ -9,7 +9,7 @@
  *
  * Reached by the CLI under tsx: relative imports only.
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, gte, isNotNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { rowsOf, type Database } from '../db/index';
 import { models, modelVersions, type ModelState } from '../db/schema';
@@ -182,6 +182,40 @@ export async function readRegistry(db: Pick<Database, 'select'>): Promise<Regist
 export async function readGenerations(db: Pick<Database, 'select'>): Promise<Map<string, number>> {
 	const rows = await db.select({ id: models.id, generation: models.generation }).from(models);
 	return new Map(rows.map((r) => [r.id, r.generation]));
+}
+
+/** A champion that a promotion made and no rollback has undone yet. */
+export interface PromotedChampion {
+	model: string;
+	/** The champion the promotion made, and the one it replaced (what a rollback restores). */
+	champion: string;
+	previous: string;
+	generation: number;
+	/** When the champion became champion (the database's clock). */
+	promotedAt: Date;
+}
+
+/**
+ * The families whose champion was made by a promotion at or after `since` and not yet rolled back:
+ * what the promotion guard watches.
+ */
+export async function readPromotions(db: Pick<Database, 'select'>, since: Date): Promise<PromotedChampion[]> {
+	const rows = await db
+		.select({
+			model: models.id,
+			previous: models.previousChampion,
+			generation: models.generation,
+			champion: modelVersions.version,
+			promotedAt: modelVersions.stateChangedAt
+		})
+		.from(models)
+		.innerJoin(modelVersions, and(eq(modelVersions.modelId, models.id), eq(modelVersions.state, 'champion')))
+		.where(and(isNotNull(models.previousChampion), gte(modelVersions.stateChangedAt, since)));
+	return rows.flatMap((row) =>
+		row.previous === null || row.previous === row.champion
+			? []
+			: [{ ...row, previous: row.previous, promotedAt: new Date(row.promotedAt) }]
+	);
 }
 
 /**

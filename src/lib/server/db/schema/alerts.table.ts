@@ -17,7 +17,8 @@ export const alertRules = [
 	'no_traffic',
 	'score_shift',
 	'feature_drift',
-	'performance_drop'
+	'performance_drop',
+	'promotion_guard'
 ] as const;
 export type AlertRule = (typeof alertRules)[number];
 

@@ -7,7 +7,8 @@ import { eq } from 'drizzle-orm';
 import { createDecisionPolicy, type DecisionPolicy } from '$inference/decision/policy';
 import type { Database } from '../../db';
 import { predictions } from '../../db/schema';
-import { PredictionNotFound } from '../../errors';
+import { DomainError, PredictionNotFound, ServiceUnavailable } from '../../errors';
+import { emitScoring } from '../../observability/request-events';
 import type { ModelRegistry, ModelVersion } from '../models.service';
 import { scoreBatch } from './batch';
 import { requesterOf } from './explanation';
@@ -37,10 +38,30 @@ export class ScoringService {
 		private readonly writer: PredictionSink
 	) {}
 
-	/** Scores one applicant and records the decision before returning it. */
+	/**
+	 * Scores one applicant and records the decision before returning it; publishes the call's
+	 * outcome for the version that answered (a scoring event, see `request-events.ts`).
+	 */
 	async score(caller: Caller, request: ScoreRequest): Promise<ScoreResult> {
 		const started = performance.now();
 		const version = this.registry.resolve(request.model, request.version);
+		let status = 200;
+		try {
+			return await this.#score(caller, request, version, started);
+		} catch (error) {
+			status = statusOf(error);
+			throw error;
+		} finally {
+			emitScoring({ model: version.key, status, durationMs: performance.now() - started, at: Date.now() });
+		}
+	}
+
+	async #score(
+		caller: Caller,
+		request: ScoreRequest,
+		version: ModelVersion,
+		started: number
+	): Promise<ScoreResult> {
 		const applicant = validateApplicant(version, request.applicant, 'applicant');
 		const explain = request.explain === true;
 		const requester = requesterOf(caller);
@@ -140,4 +161,11 @@ export class ScoringService {
 		}
 		return policy;
 	}
+}
+
+/** The HTTP status a failed scoring call maps to: 503 when overloaded, 4xx when refused, else 500. */
+function statusOf(error: unknown): number {
+	if (error instanceof ServiceUnavailable) return 503;
+	if (error instanceof DomainError) return 400;
+	return 500;
 }
