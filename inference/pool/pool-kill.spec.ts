@@ -11,7 +11,6 @@ import type { LoadedBundle } from '../bundle/load-bundle';
 import { echoRow, eventually, loadTinyTrees, renamed, WORKER_PATH } from '../test-fixtures/fixtures';
 import { WorkerCrashed } from './errors';
 import { InferencePool } from './pool';
-import type { WorkerHandle } from './worker-handle';
 
 let base: LoadedBundle;
 const pools: InferencePool[] = [];
@@ -24,14 +23,20 @@ afterEach(async () => {
 
 /** The pool's live worker threads, through its dispatcher (private members, read for the test). */
 function threads(pool: InferencePool): Worker[] {
-	const handles = pool['dispatcher'].handles as WorkerHandle[];
-	return handles.filter((h) => h.alive).map((h) => h['worker'] as Worker);
+	const handles = pool['dispatcher'].handles;
+	return handles.filter((h) => h.alive).map((h) => h['worker']);
 }
 
 describe('worker threads killed repeatedly under load', () => {
 	it('should settle every call, replace every killed worker and score afterwards', async () => {
 		const size = 3;
-		const pool = await InferencePool.start({ size, workerPath: WORKER_PATH, testModels: true });
+		const taskTimeoutMs = 5_000;
+		const pool = await InferencePool.start({
+			size,
+			workerPath: WORKER_PATH,
+			testModels: true,
+			taskTimeoutMs
+		});
 		pools.push(pool);
 		// Slow enough that a kill finds work in flight.
 		await pool.load(renamed(base, 'm'), { testModel: { behaviour: 'slow', delayMs: 5 } });
@@ -71,8 +76,9 @@ describe('worker threads killed repeatedly under load', () => {
 		expect(outcomes.wrong).toBe(0);
 		expect(outcomes.other).toEqual([]);
 		expect(outcomes.scored).toBeGreaterThan(0);
-		// Retried on another worker, or answered WorkerCrashed at once: nothing waits for long.
-		expect(Math.max(...callMs)).toBeLessThan(5_000);
+		// Retried once on another worker, or answered WorkerCrashed: no call outlives two task
+		// deadlines (a replacement worker starting on a busy machine can take a few seconds).
+		expect(Math.max(...callMs)).toBeLessThan(2 * taskTimeoutMs + 2_000);
 		await eventually(() => pool.stats().workers === size, 'the replacement workers');
 		expect((await pool.scoreOne('m', echoRow(6, 42))).margin).toBe(42);
 		console.log(

@@ -118,6 +118,16 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 /** Retry hint for a database that is unavailable, in seconds. */
 export const DATABASE_RETRY_SECONDS = 2;
 
+/** `error` as a domain error: itself, a 503 when it says the database is unavailable, or undefined. */
+export function asDomainError(error: unknown): DomainError | undefined {
+	if (error instanceof DomainError) return error;
+	if (isDatabaseUnavailable(error))
+		return new ServiceUnavailable('The database is unavailable; retry shortly.', DATABASE_RETRY_SECONDS, {
+			cause: error
+		});
+	return undefined;
+}
+
 const TRPC_CODES = {
 	VALIDATION_FAILED: 'BAD_REQUEST',
 	MODEL_NOT_FOUND: 'NOT_FOUND',

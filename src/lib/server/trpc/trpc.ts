@@ -16,14 +16,7 @@ import type { Core } from '../core-types';
 import type { Channel, Role } from '../db/schema';
 import { ROOT_FIELD, toFieldErrors, type FieldErrors } from '$lib/validation/field-errors';
 import { fieldsWithNul } from '$lib/validation/nul';
-import {
-	DATABASE_RETRY_SECONDS,
-	DomainError,
-	isDatabaseUnavailable,
-	ServiceUnavailable,
-	toTRPCError,
-	ValidationFailed
-} from '../errors';
+import { asDomainError, DomainError, toTRPCError, ValidationFailed } from '../errors';
 import { emitRequest } from '../observability/request-events';
 import { inSpan } from '../observability/tracing';
 
@@ -165,14 +158,11 @@ const textInput = t.middleware(async ({ getRawInput, next }) => {
 function mapDomainErrors<R extends { ok: boolean; error?: unknown }>(result: R): R {
 	if (!result.ok && result.error instanceof TRPCError) {
 		const cause = result.error.cause;
-		if (cause instanceof DomainError) throw toTRPCError(cause);
-		if (result.error.code === 'INTERNAL_SERVER_ERROR' && isDatabaseUnavailable(cause)) {
-			throw toTRPCError(
-				new ServiceUnavailable('The database is unavailable; retry shortly.', DATABASE_RETRY_SECONDS, {
-					cause
-				})
-			);
-		}
+		const domain =
+			cause instanceof DomainError || result.error.code === 'INTERNAL_SERVER_ERROR'
+				? asDomainError(cause)
+				: undefined;
+		if (domain) throw toTRPCError(domain);
 	}
 	return result;
 }
