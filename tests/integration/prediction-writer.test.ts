@@ -109,6 +109,51 @@ describe.each(ways)('prediction writer on %s by %s', (kind, way) => {
 		await writer.close();
 	});
 
+	// PGlite runs a statement on the JavaScript thread: no timer fires while it sleeps.
+	it.skipIf(kind === 'pglite')(
+		'should fail a call whose write is stuck with a PersistenceError at its deadline, and write nothing of it',
+		async () => {
+			// A statement that outlasts the deadline, in the flush's own transaction.
+			const writer = open({ timeoutMs: 300, alongside: () => sql`select pg_sleep(3)` });
+			const row = prediction({ idempotencyKey: randomUUID() });
+			const started = performance.now();
+			const error = await writer.write(row).catch((e: unknown) => e);
+			const waited = performance.now() - started;
+			expect(error).toBeInstanceOf(PersistenceError);
+			expect(waited).toBeGreaterThanOrEqual(290);
+			expect(waited).toBeLessThan(2_000);
+			await writer.close();
+			// statement_timeout cancelled the flush: its transaction, row and all, was rolled back.
+			const found = rowsOf<{ n: number }>(
+				await database.db.execute(sql`select count(*)::int as n from ${predictions} where id = ${row.id}`)
+			);
+			expect(found[0]?.n).toBe(0);
+		}
+	);
+
+	// PGlite runs a statement on the JavaScript thread: no timer fires while it sleeps.
+	it.skipIf(kind === 'pglite')(
+		'should fail the callers queued behind a stuck flush at their deadline and write none of their rows',
+		async () => {
+			const writer = open({ timeoutMs: 200, maxInFlight: 1, alongside: () => sql`select pg_sleep(1)` });
+			const rows = [prediction(), prediction(), prediction()];
+			const first = writer.write(rows[0] as NewPrediction);
+			// The others arrive while the first flush holds the only slot.
+			await new Promise((resolve) => setTimeout(resolve, 20));
+			const later = rows.slice(1).map((row) => writer.write(row));
+			const results = await Promise.allSettled([first, ...later]);
+			expect(results.every((result) => result.status === 'rejected')).toBe(true);
+			await writer.close();
+			const ids = rows.map((row) => row.id);
+			const found = rowsOf<{ n: number }>(
+				await database.db.execute(
+					sql`select count(*)::int as n from ${predictions} where id in (${sql.join(ids, sql`, `)})`
+				)
+			);
+			expect(found[0]?.n).toBe(0);
+		}
+	);
+
 	it('should answer the rows of one flush by their own transaction: a refused row fails only its way in', async () => {
 		const writer = open({ maxDelayMs: 50 });
 		const refused = prediction({ band: null as unknown as string });

@@ -160,6 +160,7 @@ export async function createCore(
 		maxDelayMs: config.WRITER_MAX_DELAY_MS,
 		maxRows: config.WRITER_MAX_ROWS,
 		maxInFlight: config.WRITER_MAX_IN_FLIGHT,
+		timeoutMs: config.WRITER_TIMEOUT_MS,
 		copyIn: database.copyIn,
 		alongside: driftCounting(models)
 	});

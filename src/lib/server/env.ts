@@ -97,6 +97,11 @@ export const envSchema = z.object({
 	WRITER_MAX_DELAY_MS: z.coerce.number().min(0).max(100).default(2),
 	WRITER_MAX_ROWS: z.coerce.number().int().min(1).max(2_000).default(250),
 	WRITER_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
+	/**
+	 * How long a scoring call waits for its decision to be committed before it answers 503, in ms
+	 * (also the `statement_timeout` of the writer's statements); 0 waits without a bound.
+	 */
+	WRITER_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
 	LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 	/**
 	 * Port of a listener serving only `/metrics`. When set, `/metrics` is no longer answered on the

@@ -77,6 +77,57 @@ export function isUniqueViolation(error: unknown): boolean {
 	return false;
 }
 
+/**
+ * Errors that say the database cannot be reached or cannot take the statement now, rather than
+ * that the statement is wrong: postgres.js's and Node's connection errors, PostgreSQL's connection
+ * exceptions (class 08), a server shutting down or starting (57P01–57P03), too many connections
+ * (53300), a statement cancelled by `statement_timeout` (57014) or a lock not granted in time
+ * (55P03), and the prediction writer's own failure.
+ */
+const UNAVAILABLE_CODES = new Set([
+	'CONNECTION_CLOSED',
+	'CONNECTION_ENDED',
+	'CONNECTION_DESTROYED',
+	'CONNECT_TIMEOUT',
+	'ECONNREFUSED',
+	'ECONNRESET',
+	'ETIMEDOUT',
+	'EPIPE',
+	'EHOSTUNREACH',
+	'ENOTFOUND',
+	'EAI_AGAIN',
+	'57P01',
+	'57P02',
+	'57P03',
+	'53300',
+	'57014',
+	'55P03',
+	'PERSISTENCE_UNAVAILABLE'
+]);
+
+/** True when `error` (or an error it wraps) says the database is unavailable; see above. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+	for (let current: unknown = error, depth = 0; current && depth < 8; depth++) {
+		const code = (current as { code?: unknown }).code;
+		if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+		current = (current as { cause?: unknown }).cause;
+	}
+	return false;
+}
+
+/** Retry hint for a database that is unavailable, in seconds. */
+export const DATABASE_RETRY_SECONDS = 2;
+
+/** `error` as a domain error: itself, a 503 when it says the database is unavailable, or undefined. */
+export function asDomainError(error: unknown): DomainError | undefined {
+	if (error instanceof DomainError) return error;
+	if (isDatabaseUnavailable(error))
+		return new ServiceUnavailable('The database is unavailable; retry shortly.', DATABASE_RETRY_SECONDS, {
+			cause: error
+		});
+	return undefined;
+}
+
 const TRPC_CODES = {
 	VALIDATION_FAILED: 'BAD_REQUEST',
 	MODEL_NOT_FOUND: 'NOT_FOUND',

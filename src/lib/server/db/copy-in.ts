@@ -19,8 +19,9 @@ export interface CopyIn {
 	 * Runs `statement` (a `COPY … FROM STDIN`) with `data` in the format it names, in a transaction
 	 * of its own: resolves once PostgreSQL has committed it, rejects with the server's error otherwise.
 	 * `then`, when given, is one more statement run in that transaction, after the COPY.
+	 * `timeoutMs`, when given, is the transaction's `statement_timeout`.
 	 */
-	copyIn(statement: string, data: string | Uint8Array, then?: Statement): Promise<void>;
+	copyIn(statement: string, data: string | Uint8Array, then?: Statement, timeoutMs?: number): Promise<void>;
 	close(): Promise<void>;
 }
 
@@ -38,21 +39,22 @@ export async function openCopyIn(url: string, poolSize: number): Promise<CopyIn>
 	// An idle connection that breaks (database restart) is dropped by the pool; nothing to do here.
 	pool.on('error', () => {});
 	return {
-		async copyIn(statement, data, then) {
+		async copyIn(statement, data, then, timeoutMs) {
 			const client = await pool.connect();
 			let failure: Error | undefined;
+			const transaction = then !== undefined || timeoutMs !== undefined;
 			try {
-				if (then) await client.query('begin');
+				if (transaction) await client.query('begin');
+				if (timeoutMs !== undefined)
+					await client.query(`set local statement_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
 				await new Promise<void>((resolve, reject) => {
 					const stream = client.query(copyFrom(statement));
 					stream.on('error', reject);
 					stream.on('finish', resolve);
 					stream.end(data);
 				});
-				if (then) {
-					await client.query(then.text, then.params);
-					await client.query('commit');
-				}
+				if (then) await client.query(then.text, then.params);
+				if (transaction) await client.query('commit');
 			} catch (error) {
 				failure = error instanceof Error ? error : new Error(String(error));
 				throw failure;

@@ -7,7 +7,7 @@ import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { ZodError } from 'zod';
 import type { Core } from '../core-types';
-import { DomainError, retryAfterOf, toTRPCError, ValidationFailed } from '../errors';
+import { asDomainError, retryAfterOf, toTRPCError, ValidationFailed } from '../errors';
 import { logger } from '../logger';
 import { appRouter, createCaller } from '../trpc/root';
 import type { Principal } from '../auth/principal';
@@ -311,8 +311,8 @@ async function serveDirect(
 			throw new TRPCError({ code: 'BAD_REQUEST', message: 'Invalid input', cause: parsed.error });
 		return json(200, await procedure.resolve({ ctx: { ...ctx, principal }, input: parsed.data as never }));
 	} catch (error) {
-		const mapped = error instanceof DomainError ? toTRPCError(error) : error;
-		return errorResponse(mapped, requestId, procedure.path);
+		const domain = asDomainError(error);
+		return errorResponse(domain ? toTRPCError(domain) : error, requestId, procedure.path);
 	}
 }
 

@@ -24,7 +24,7 @@ import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { getErrorShape } from '@trpc/server/unstable-core-do-not-import';
 import type { Core } from '../core-types';
-import { DomainError, toTRPCError } from '../errors';
+import { asDomainError, toTRPCError } from '../errors';
 import { logger } from '../logger';
 import { emitRequest } from '../observability/request-events';
 import { inSpan, nameServerSpan } from '../observability/tracing';
@@ -180,12 +180,12 @@ async function runOne(
 		);
 		outcome = { status: 200, envelope: { result: { data } } };
 	} catch (cause) {
-		const error =
-			cause instanceof DomainError
-				? toTRPCError(cause)
-				: cause instanceof TRPCError
-					? cause
-					: new TRPCError({ code: 'INTERNAL_SERVER_ERROR', cause });
+		const domain = asDomainError(cause);
+		const error = domain
+			? toTRPCError(domain)
+			: cause instanceof TRPCError
+				? cause
+				: new TRPCError({ code: 'INTERNAL_SERVER_ERROR', cause });
 		if (error.code === 'INTERNAL_SERVER_ERROR') {
 			logger.error(
 				{ requestId: ctx.requestId, path: procedure.path, err: error.cause ?? error },

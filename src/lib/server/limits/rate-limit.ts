@@ -38,6 +38,24 @@ export interface RateLimiterOptions {
 }
 
 const ALLOWED: RateDecision = Object.freeze({ allowed: true });
+
+/** Decisions taken in memory because Redis was unreachable, since start (`/metrics`). */
+let fallbackDecisions = 0;
+
+/** How many rate-limit decisions were taken in memory because Redis was unreachable. */
+export function rateLimitFallbacks(): number {
+	return fallbackDecisions;
+}
+
+/** The in-memory limiter that stands in for Redis while it is unreachable, counting each decision. */
+class InsuranceMemory extends RateLimiterMemory {
+	override consume(
+		...args: Parameters<RateLimiterMemory['consume']>
+	): ReturnType<RateLimiterMemory['consume']> {
+		fallbackDecisions += 1;
+		return super.consume(...args);
+	}
+}
 const STORE_ERROR_LOG_INTERVAL_MS = 30_000;
 
 /** Creates a limiter; memory unless `redis` is given. */
@@ -45,10 +63,10 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 	const windowSeconds = options.windowSeconds ?? 1;
 	const points = Math.max(1, Math.round(options.perSecond * windowSeconds));
 	const keyPrefix = options.keyPrefix ?? 'credible:rl';
-	const memory = new RateLimiterMemory({ points, duration: windowSeconds, keyPrefix });
-
 	const ownsClient = typeof options.redis === 'string';
 	const client = typeof options.redis === 'string' ? createRedisClient(options.redis) : options.redis;
+	const memoryOptions = { points, duration: windowSeconds, keyPrefix };
+	const memory = client ? new InsuranceMemory(memoryOptions) : new RateLimiterMemory(memoryOptions);
 	const limiter = client
 		? new RateLimiterRedis({
 				storeClient: client,

@@ -33,6 +33,7 @@ import type { InferencePool } from '$inference/pool/pool';
 import { BATCH_SIZE_BOUNDS, emptyPoolCounters, type PoolStats } from '$inference/pool/stats';
 import { createPrometheusReader, metricProducers } from '../../../../otel/prometheus.js';
 import type { NewPrediction } from '../db/schema';
+import { rateLimitFallbacks } from '../limits/rate-limit';
 import type { PredictionWriter } from '../services/prediction-writer';
 import { CumulativeHistograms, histogramProducer } from './cumulative-histogram';
 import { onRequest, type RequestEvent } from './request-events';
@@ -333,6 +334,11 @@ function registerObservers(meter: Meter): void {
 		'credible_model_info',
 		'1 for each model version loaded, with its id, version, whether it is the active (champion) one and its state.'
 	);
+	const rateLimitFallback = counter(
+		'credible_rate_limit_fallback_total',
+		'Rate-limit decisions taken in memory (per instance) because Redis was unreachable.'
+	);
+	rateLimitFallback.addCallback((result) => result.observe(rateLimitFallbacks()));
 	const writerPending = gauge(
 		'credible_prediction_writer_pending_rows',
 		'Predictions waiting for the next group commit.',

@@ -32,6 +32,13 @@ export interface WriterOptions {
 	 * statements that would otherwise make concurrent flushes wait on the same rows.
 	 */
 	alongside?: (written: readonly NewPrediction[], slot: number) => SQL | undefined;
+	/**
+	 * How long a caller waits for its rows to be committed, in milliseconds (0: no bound). Past it
+	 * the call fails with {@link PersistenceError} (a 503), its rows still waiting are dropped, and
+	 * each statement of a flush runs under a `statement_timeout` of the same length, so that a
+	 * database too slow to take writes (locks, an exhausted server) answers within a bounded time.
+	 */
+	timeoutMs?: number;
 }
 
 export interface WriterStats {
@@ -52,19 +59,36 @@ export class PersistenceError extends Error {
 	readonly code = 'PERSISTENCE_UNAVAILABLE';
 }
 
-/** One caller's rows: settled once every row is written, or at the first failure. */
+/** One caller's rows: settled once every row is written, at the first failure, or at its deadline. */
 class Call {
 	readonly outcomes: WriteOutcome[];
 	#left: number;
 	#settled = false;
+	#timer: NodeJS.Timeout | undefined;
 
 	constructor(
 		rows: number,
 		private readonly done: (outcomes: WriteOutcome[]) => void,
-		private readonly fail: (error: Error) => void
+		private readonly fail: (error: Error) => void,
+		timeoutMs: number
 	) {
 		this.outcomes = new Array<WriteOutcome>(rows);
 		this.#left = rows;
+		if (timeoutMs > 0) {
+			this.#timer = setTimeout(
+				() =>
+					this.reject(
+						new PersistenceError(
+							`The decision could not be recorded within ${timeoutMs} ms; the database is too slow or unavailable.`
+						)
+					),
+				timeoutMs
+			);
+		}
+	}
+
+	get settled(): boolean {
+		return this.#settled;
 	}
 
 	resolve(index: number, outcome: WriteOutcome): void {
@@ -72,6 +96,7 @@ class Call {
 		this.#left -= 1;
 		if (this.#left === 0 && !this.#settled) {
 			this.#settled = true;
+			clearTimeout(this.#timer);
 			this.done(this.outcomes);
 		}
 	}
@@ -79,6 +104,7 @@ class Call {
 	reject(error: Error): void {
 		if (this.#settled) return;
 		this.#settled = true;
+		clearTimeout(this.#timer);
 		this.fail(error);
 	}
 }
@@ -155,7 +181,7 @@ export class PredictionWriter {
 	): void {
 		if (this.#closed) return fail(new PersistenceError('The prediction writer is closed.'));
 		if (rows.length === 0) return done([]);
-		const call = new Call(rows.length, done, fail);
+		const call = new Call(rows.length, done, fail, this.#options.timeoutMs ?? 0);
 		rows.forEach((row, index) => this.#queue.push({ row, call, index }));
 		this.#schedule();
 	}
@@ -172,6 +198,9 @@ export class PredictionWriter {
 	}
 
 	#drain(): void {
+		// Rows of callers already answered (their deadline passed) are not written.
+		if (this.#queue.some((pending) => pending.call.settled))
+			this.#queue = this.#queue.filter((pending) => !pending.call.settled);
 		while (this.#queue.length > 0 && this.#inFlight < this.#options.maxInFlight) {
 			const batch = this.#queue.splice(0, this.#options.maxRows);
 			void this.#flush(batch);
@@ -210,23 +239,25 @@ export class PredictionWriter {
 	/** INSERTs rows that may repeat an earlier idempotency key: each is written or a duplicate. */
 	async #insert(batch: readonly Pending[], now: Date, slot: number): Promise<void> {
 		try {
-			const { alongside } = this.#options;
+			const { alongside, timeoutMs } = this.#options;
 			const statement = insertStatement(batch, now);
-			const written = alongside
-				? await this.#db.transaction(async (tx) => {
-						const ids = rowsOf<{ id: string }>(await tx.execute(statement));
-						const fresh = new Set(ids.map((row) => row.id));
-						const also = alongside(
-							withTimes(
-								batch.filter(({ row }) => fresh.has(row.id)),
-								now
-							),
-							slot
-						);
-						if (also) await tx.execute(also);
-						return ids;
-					})
-				: rowsOf<{ id: string }>(await this.#db.execute(statement));
+			const written =
+				alongside || timeoutMs
+					? await this.#db.transaction(async (tx) => {
+							if (timeoutMs) await tx.execute(statementTimeout(timeoutMs));
+							const ids = rowsOf<{ id: string }>(await tx.execute(statement));
+							const fresh = new Set(ids.map((row) => row.id));
+							const also = alongside?.(
+								withTimes(
+									batch.filter(({ row }) => fresh.has(row.id)),
+									now
+								),
+								slot
+							);
+							if (also) await tx.execute(also);
+							return ids;
+						})
+					: rowsOf<{ id: string }>(await this.#db.execute(statement));
 			const ids = new Set(written.map((row) => row.id));
 			for (const { row, call, index } of batch)
 				call.resolve(index, ids.has(row.id) ? 'written' : 'duplicate');
@@ -240,13 +271,23 @@ export class PredictionWriter {
 	async #copy(copyIn: CopyIn, batch: readonly Pending[], now: Date, slot: number): Promise<void> {
 		try {
 			const also = this.#options.alongside?.(withTimes(batch, now), slot);
-			await copyIn.copyIn(COPY_STATEMENT, copyData(batch, now), also && statementOf(also));
+			await copyIn.copyIn(
+				COPY_STATEMENT,
+				copyData(batch, now),
+				also && statementOf(also),
+				this.#options.timeoutMs
+			);
 			for (const { call, index } of batch) call.resolve(index, 'written');
 			this.#stats.rowsWritten += batch.length;
 		} catch (error) {
 			throw rejectAll(batch, error);
 		}
 	}
+}
+
+/** `SET LOCAL statement_timeout` for the transaction (SET takes no parameters: a whole number here). */
+function statementTimeout(ms: number): SQL {
+	return sql.raw(`set local statement_timeout = ${Math.max(1, Math.round(ms))}`);
 }
 
 /** Fails every caller of `batch`: their rows were not recorded. Returns the error given to them. */

@@ -16,7 +16,7 @@ import type { Core } from '../core-types';
 import type { Channel, Role } from '../db/schema';
 import { ROOT_FIELD, toFieldErrors, type FieldErrors } from '$lib/validation/field-errors';
 import { fieldsWithNul } from '$lib/validation/nul';
-import { DomainError, toTRPCError, ValidationFailed } from '../errors';
+import { asDomainError, DomainError, toTRPCError, ValidationFailed } from '../errors';
 import { emitRequest } from '../observability/request-events';
 import { inSpan } from '../observability/tracing';
 
@@ -150,9 +150,19 @@ const textInput = t.middleware(async ({ getRawInput, next }) => {
 	return next();
 });
 
+/**
+ * Maps domain errors, and a database that is down or cannot take the statement now (whatever
+ * query a procedure was running), to their tRPC errors: the latter is a 503 with `Retry-After`,
+ * not a 500.
+ */
 function mapDomainErrors<R extends { ok: boolean; error?: unknown }>(result: R): R {
-	if (!result.ok && result.error instanceof TRPCError && result.error.cause instanceof DomainError) {
-		throw toTRPCError(result.error.cause);
+	if (!result.ok && result.error instanceof TRPCError) {
+		const cause = result.error.cause;
+		const domain =
+			cause instanceof DomainError || result.error.code === 'INTERNAL_SERVER_ERROR'
+				? asDomainError(cause)
+				: undefined;
+		if (domain) throw toTRPCError(domain);
 	}
 	return result;
 }
