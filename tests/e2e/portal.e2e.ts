@@ -290,6 +290,11 @@ test('a risk manager scores a CSV, downloads the results and opens a decision re
 	await test.step('read the guide', async () => {
 		await nav.getByRole('link', { name: 'Guide' }).click();
 		await expect(page.getByRole('heading', { name: 'User guide' })).toBeVisible();
+		// On a phone the sections are folded: the table of contents opens one.
+		await page
+			.getByRole('navigation', { name: 'Contents' })
+			.getByRole('link', { name: 'History and decision reports' })
+			.click();
 		await expect(page.getByRole('img', { name: /decision report/ })).toBeVisible();
 		await reviewShot('guide');
 	});
