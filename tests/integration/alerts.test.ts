@@ -14,52 +14,17 @@ import { createCore } from '$lib/server/core';
 import type { Core } from '$lib/server/core-types';
 import { parseEnv } from '$lib/server/env';
 import { alerts, auditLog, type NewPrediction, type Role } from '$lib/server/db/schema';
-import { AlertEngine, type Timers } from '$lib/server/monitoring/alerts';
+import { AlertEngine } from '$lib/server/monitoring/alerts';
 import { emitRequest } from '$lib/server/observability/request-events';
 import { createCaller } from '$lib/server/trpc/root';
 import type { Context } from '$lib/server/trpc/trpc';
 import type { AlertWebhookPayload } from '$lib/server/monitoring/webhook';
 import { openTestDatabase, testDatabaseKinds, type TestDatabase } from '../helpers/database';
 import { goldenRows } from '../helpers/golden';
+import { ManualTime } from '../helpers/manual-time';
 
 const MINUTE = 60_000;
 const INSTANCE = 'test-instance';
-
-/** A clock and interval timers that move only when the test says so. */
-class ManualTime implements Timers {
-	now = Date.now();
-	readonly #intervals = new Map<number, { callback: () => void; ms: number; next: number }>();
-	#ids = 0;
-
-	setInterval(callback: () => void, ms: number): unknown {
-		const id = ++this.#ids;
-		this.#intervals.set(id, { callback, ms, next: this.now + ms });
-		return id;
-	}
-
-	clearInterval(handle: unknown): void {
-		this.#intervals.delete(handle as number);
-	}
-
-	/**
-	 * Moves the clock forward by `ms`, firing each interval when due; `afterTick` waits for the
-	 * work a tick started (the evaluation) before time moves on.
-	 */
-	async advance(ms: number, afterTick: () => Promise<unknown>): Promise<void> {
-		const target = this.now + ms;
-		for (;;) {
-			const due = [...this.#intervals.values()]
-				.filter((interval) => interval.next <= target)
-				.sort((a, b) => a.next - b.next)[0];
-			if (!due) break;
-			this.now = due.next;
-			due.next += due.ms;
-			due.callback();
-			await afterTick();
-		}
-		this.now = target;
-	}
-}
 
 /** A webhook receiver that records every delivery. */
 async function startReceiver(): Promise<{ server: Server; url: string; received: AlertWebhookPayload[] }> {
