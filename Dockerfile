@@ -14,6 +14,8 @@ WORKDIR /app
 # Step 1: the sources, without what .dockerignore lists (the lockfile and .npmrc first, so that the
 # dependency layer is cached while only the sources change).
 COPY package.json package-lock.json .npmrc ./
+# The dependency patches that npm's postinstall (patch-package) applies (patches/README.md).
+COPY patches ./patches
 # Step 2: every dependency, as locked. This registry may lack optional platform packages that the
 # lockfile names; `npm install` then resolves the same pinned versions (as .ci/run does).
 RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund

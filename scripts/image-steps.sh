@@ -36,6 +36,9 @@ npm run build
 
 step "4. production dependencies only"
 npm prune --omit=dev --no-audit --no-fund
+# The postgres.js patch (patches/) must be in the production tree: without it a database restart
+# ends the server.
+grep -q 'The socket closed while a write waited' node_modules/postgres/src/connection.js
 
 step "5. the runtime tree: owned by root, only the data directory writable by $run_as"
 # The image installs Debian's postgresql-client for `backup` and `restore`; here, the machine's.
