@@ -26,12 +26,68 @@ const SLOTS = 24 * 60;
 const API_KINDS: ReadonlySet<RequestKind> = new Set(['rest', 'trpc', 'portal']);
 
 /** Counts of one time step: a minute, or a second for the per-version buckets. */
-class MinuteBucket {
+class Bucket {
 	count = 0;
 	serverErrors = 0;
 	clientErrors = 0;
 	readonly latency = new LatencyHistogram();
-	constructor(readonly minute: number) {}
+	constructor(readonly step: number) {}
+}
+
+/** A ring of `slots` buckets of `stepMs` each: the last `slots × stepMs` of answers. */
+class BucketRing {
+	readonly #buckets: (Bucket | undefined)[];
+	constructor(
+		readonly stepMs: number,
+		readonly slots: number
+	) {
+		this.#buckets = new Array<Bucket | undefined>(slots);
+	}
+
+	add(at: number, status: number, durationMs: number): void {
+		const step = Math.floor(at / this.stepMs);
+		const index = ((step % this.slots) + this.slots) % this.slots;
+		let bucket = this.#buckets[index];
+		if (!bucket || bucket.step !== step) {
+			// An older step than the slot holds is beyond the ring's span: drop it rather than erase newer data.
+			if (bucket && bucket.step > step) return;
+			bucket = new Bucket(step);
+			this.#buckets[index] = bucket;
+		}
+		bucket.count += 1;
+		if (status >= 500) bucket.serverErrors += 1;
+		else if (status >= 400) bucket.clientErrors += 1;
+		bucket.latency.record(durationMs);
+	}
+
+	/** Totals of the steps overlapping [from, to). */
+	totals(from: number, to: number): RequestTotals {
+		const latency = new LatencyHistogram();
+		let count = 0;
+		let serverErrors = 0;
+		let clientErrors = 0;
+		const first = Math.floor(from / this.stepMs);
+		const last = Math.ceil(to / this.stepMs) - 1;
+		for (let step = Math.max(first, last - this.slots + 1); step <= last; step++) {
+			const bucket = this.#buckets[((step % this.slots) + this.slots) % this.slots];
+			if (!bucket || bucket.step !== step) continue;
+			count += bucket.count;
+			serverErrors += bucket.serverErrors;
+			clientErrors += bucket.clientErrors;
+			latency.merge(bucket.latency);
+		}
+		return {
+			from,
+			to,
+			count,
+			serverErrors,
+			clientErrors,
+			errorRate: count === 0 ? null : serverErrors / count,
+			p50: latency.quantile(0.5),
+			p95: latency.quantile(0.95),
+			p99: latency.quantile(0.99)
+		};
+	}
 }
 
 /** Requests over a span of time. */
@@ -52,11 +108,13 @@ export interface RequestTotals {
 /** Width and number of the per-version buckets: one hour of 1-second buckets. */
 export const MODEL_BUCKET_MS = 1_000;
 const MODEL_SLOTS = 3600;
+/** What a version without any call reads. */
+const EMPTY_MODEL_RING = new BucketRing(MODEL_BUCKET_MS, MODEL_SLOTS);
 
 export class RequestRecorder {
-	readonly #slots: (MinuteBucket | undefined)[] = new Array<MinuteBucket | undefined>(SLOTS);
+	readonly #minutes = new BucketRing(MINUTE_MS, SLOTS);
 	/** Per model version (`<id>@<version>`): a ring of 1-second buckets. */
-	readonly #models = new Map<string, (MinuteBucket | undefined)[]>();
+	readonly #models = new Map<string, BucketRing>();
 	#unsubscribe: (() => void) | undefined;
 
 	/** Starts listening to the request-event and scoring-event buses. */
@@ -80,22 +138,8 @@ export class RequestRecorder {
 	/** Counts one scoring call of a model version. */
 	recordScoring(event: ScoringEvent): void {
 		let ring = this.#models.get(event.model);
-		if (!ring) {
-			ring = new Array<MinuteBucket | undefined>(MODEL_SLOTS);
-			this.#models.set(event.model, ring);
-		}
-		const step = Math.floor(event.at / MODEL_BUCKET_MS);
-		const index = ((step % MODEL_SLOTS) + MODEL_SLOTS) % MODEL_SLOTS;
-		let bucket = ring[index];
-		if (!bucket || bucket.minute !== step) {
-			if (bucket && bucket.minute > step) return;
-			bucket = new MinuteBucket(step);
-			ring[index] = bucket;
-		}
-		bucket.count += 1;
-		if (event.status >= 500) bucket.serverErrors += 1;
-		else if (event.status >= 400) bucket.clientErrors += 1;
-		bucket.latency.record(event.durationMs);
+		if (!ring) this.#models.set(event.model, (ring = new BucketRing(MODEL_BUCKET_MS, MODEL_SLOTS)));
+		ring.add(event.at, event.status, event.durationMs);
 	}
 
 	/**
@@ -103,79 +147,17 @@ export class RequestRecorder {
 	 * [from, to), within the last hour. Refused inputs (4xx) count as calls but not as errors.
 	 */
 	modelTotals(model: string, from: number, to: number): RequestTotals {
-		const latency = new LatencyHistogram();
-		let count = 0;
-		let serverErrors = 0;
-		let clientErrors = 0;
-		const ring = this.#models.get(model);
-		const first = Math.floor(from / MODEL_BUCKET_MS);
-		const last = Math.ceil(to / MODEL_BUCKET_MS) - 1;
-		for (let step = Math.max(first, last - MODEL_SLOTS + 1); ring && step <= last; step++) {
-			const bucket = ring[((step % MODEL_SLOTS) + MODEL_SLOTS) % MODEL_SLOTS];
-			if (!bucket || bucket.minute !== step) continue;
-			count += bucket.count;
-			serverErrors += bucket.serverErrors;
-			clientErrors += bucket.clientErrors;
-			latency.merge(bucket.latency);
-		}
-		return {
-			from,
-			to,
-			count,
-			serverErrors,
-			clientErrors,
-			errorRate: count === 0 ? null : serverErrors / count,
-			p50: latency.quantile(0.5),
-			p95: latency.quantile(0.95),
-			p99: latency.quantile(0.99)
-		};
+		return (this.#models.get(model) ?? EMPTY_MODEL_RING).totals(from, to);
 	}
 
 	/** Counts one finished request (pages and other kinds are ignored). */
 	record(event: RequestEvent): void {
-		if (!API_KINDS.has(event.kind)) return;
-		const minute = Math.floor(event.at / MINUTE_MS);
-		const index = ((minute % SLOTS) + SLOTS) % SLOTS;
-		let bucket = this.#slots[index];
-		if (!bucket || bucket.minute !== minute) {
-			// An older minute than the slot holds is beyond 24 hours: drop it rather than erase newer data.
-			if (bucket && bucket.minute > minute) return;
-			bucket = new MinuteBucket(minute);
-			this.#slots[index] = bucket;
-		}
-		bucket.count += 1;
-		if (event.status >= 500) bucket.serverErrors += 1;
-		else if (event.status >= 400) bucket.clientErrors += 1;
-		bucket.latency.record(event.durationMs);
+		if (API_KINDS.has(event.kind)) this.#minutes.add(event.at, event.status, event.durationMs);
 	}
 
 	/** Totals of the minutes overlapping [from, to). */
 	totals(from: number, to: number): RequestTotals {
-		const latency = new LatencyHistogram();
-		let count = 0;
-		let serverErrors = 0;
-		let clientErrors = 0;
-		const first = Math.floor(from / MINUTE_MS);
-		const last = Math.ceil(to / MINUTE_MS) - 1;
-		for (let minute = Math.max(first, last - SLOTS + 1); minute <= last; minute++) {
-			const bucket = this.#slots[((minute % SLOTS) + SLOTS) % SLOTS];
-			if (!bucket || bucket.minute !== minute) continue;
-			count += bucket.count;
-			serverErrors += bucket.serverErrors;
-			clientErrors += bucket.clientErrors;
-			latency.merge(bucket.latency);
-		}
-		return {
-			from,
-			to,
-			count,
-			serverErrors,
-			clientErrors,
-			errorRate: count === 0 ? null : serverErrors / count,
-			p50: latency.quantile(0.5),
-			p95: latency.quantile(0.95),
-			p99: latency.quantile(0.99)
-		};
+		return this.#minutes.totals(from, to);
 	}
 
 	/** Totals per step of `stepMs` (a whole number of minutes) from `from` to `to`, oldest first. */
