@@ -7,12 +7,15 @@
  * percentiles, then the latency of 1,000-row batches. Each telemetry mode of BENCH_OTEL (default
  * `off,on`) gets its own server start and runs, and a last table compares them. BENCH_NODE_ARGS
  * passes flags to the server's Node.js (e.g. `--cpu-prof` to see where a request's time goes);
- * BENCH_TARGETS picks what to drive (`rest,trpc,batch`).
+ * BENCH_TARGETS picks what to drive (`rest,trpc,batch`). Before the servers, the same load runs
+ * against a bare `node:http` route that parses the same JSON body (`scripts/bench-ceiling.js`, the
+ * ceiling), and a last table gives each door's throughput as a ratio of it.
  *
  * Figures depend on the machine; the load generator shares it with the server.
  */
 import autocannon, { type Result } from 'autocannon';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import postgres from 'postgres';
 import {
@@ -30,6 +33,9 @@ import {
 
 const PORT = Number(process.env.BENCH_PORT ?? 3499);
 const BASE = `http://127.0.0.1:${PORT}`;
+/** Where the bare node:http ceiling listens (BENCH_CEILING_PORT). */
+const CEILING_PORT = Number(process.env.BENCH_CEILING_PORT ?? PORT - 1);
+const CEILING = 'bare node:http JSON route (the ceiling)';
 /**
  * Requests per run. A fixed count (not a duration) lets autocannon wait for every response, so
  * that the 200s counted equal the decisions the server acknowledged.
@@ -84,6 +90,7 @@ async function main(): Promise<void> {
 	const { env, cleanup } = await prepareDatabase();
 	const secret = createServiceAccount(env);
 	const rows: (Row & { mode: string })[] = [];
+	const ceiling = TARGETS.has('rest') || TARGETS.has('trpc') ? await ceilingRuns() : [];
 	const batches: { mode: string; latencies: number[]; calls: number; reference: string }[] = [];
 	for (const mode of MODES) {
 		const server = await startServer(
@@ -156,12 +163,50 @@ async function main(): Promise<void> {
 		);
 	}
 	printOverhead(rows);
+	printCeiling(ceiling, rows);
 	console.log(`\nStored predictions: ${stored}; 200 responses × rows (incl. the warm-up calls): ${ok}`);
 	if (stored !== ok) {
 		console.error('MISMATCH: stored predictions differ from acknowledged decisions');
 		process.exitCode = 1;
 	} else {
 		console.log('Every acknowledged decision was recorded.');
+	}
+}
+
+/**
+ * The bare node:http route at each concurrency, with the scoring body: what this machine's HTTP
+ * stack and JSON parsing allow, with the load generator on the same cores.
+ */
+async function ceilingRuns(): Promise<Row[]> {
+	const server = spawn(process.execPath, ['scripts/bench-ceiling.js', String(CEILING_PORT)], {
+		stdio: ['ignore', 'pipe', 'inherit']
+	});
+	try {
+		await once(server.stdout, 'data');
+		const body = JSON.stringify({ applicant: applicants[0] });
+		const result: Row[] = [];
+		for (const connections of CONNECTIONS) {
+			result.push(await run(CEILING, connections, '', '/', body, `http://127.0.0.1:${CEILING_PORT}`));
+		}
+		return result;
+	} finally {
+		server.kill('SIGTERM');
+		await once(server, 'exit');
+	}
+}
+
+/** Each door's throughput as a share of the ceiling at the same concurrency. */
+function printCeiling(ceiling: readonly Row[], rows: readonly (Row & { mode: string })[]): void {
+	if (ceiling.length === 0) return;
+	console.log('\nAgainst the ceiling (a bare node:http route parsing the same JSON body, same machine)\n');
+	console.log('| telemetry | target | conns | req/s | ceiling req/s | ratio |');
+	console.log('|---|---|---|---|---|---|');
+	for (const r of rows) {
+		const top = ceiling.find((c) => c.connections === r.connections);
+		if (!top) continue;
+		console.log(
+			`| ${r.mode} | ${r.target} | ${r.connections} | ${Math.round(r.rps)} | ${Math.round(top.rps)} | ${(r.rps / top.rps).toFixed(2)} |`
+		);
 	}
 }
 
@@ -208,7 +253,8 @@ async function run(
 	connections: number,
 	token: string,
 	path: string,
-	body: string
+	body: string,
+	base = BASE
 ): Promise<Row> {
 	const latencies: number[] = [];
 	// autocannon ends a fixed-count run on its next one-second tick, so its duration rounds up to
@@ -219,7 +265,7 @@ async function run(
 	const result = await new Promise<Result>((resolve, reject) => {
 		const instance = autocannon(
 			{
-				url: `${BASE}${path}`,
+				url: `${base}${path}`,
 				method: 'POST',
 				connections,
 				amount: REQUESTS,
