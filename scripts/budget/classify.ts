@@ -141,8 +141,14 @@ export function classifierFor(root: string): Classifier {
 			const rule = rules.find(([pattern]) => pattern.test(origin.path));
 			const stage = rule?.[1] ?? 'other code';
 			if (stage === HTTP_STAGE && nodeInternal === null) {
-				if (builtinLeaf === 'parse') return 'JSON.parse of the request body';
-				if (builtinLeaf === 'stringify') return 'JSON.stringify of the answer';
+				// V8 runs JSON.parse and JSON.stringify in C++, so their samples usually land on
+				// the JavaScript function that called them: the REST layer's body parser and
+				// answer builder (`parseBody`, `json` in http/rest.ts).
+				const caller = frame.callFrame.functionName;
+				if (builtinLeaf === 'parse' || caller === 'parseBody') return 'JSON.parse of the request body';
+				if (builtinLeaf === 'stringify' || /^json(\$\d+)?$/.test(caller)) {
+					return 'JSON.stringify of the answer';
+				}
 			}
 			return stage;
 		}

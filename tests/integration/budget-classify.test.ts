@@ -22,7 +22,7 @@ const chunkLines = [
 	'',
 	'// src/lib/server/http/rest.ts',
 	'function parseBody() {}',
-	'',
+	'function json$1() {}',
 	'// src/lib/server/services/prediction-writer.ts',
 	'function enqueue() {}'
 ];
@@ -120,7 +120,7 @@ describe('the cost budget classifier', () => {
 	it('names the module of a frame in a bundle by the marker above its line', () => {
 		expect(
 			stagesOf(
-				[[at(chunk, 1, 'authenticateBearer')], [at(chunk, 4, 'parseBody')], [at(chunk, 7, 'enqueue')]],
+				[[at(chunk, 1, 'authenticateBearer')], [at(chunk, 4, 'serveRest')], [at(chunk, 7, 'enqueue')]],
 				'main'
 			)
 		).toEqual([
@@ -135,11 +135,13 @@ describe('the cost budget classifier', () => {
 		const bodyParse = [at(chunk, 4, 'parseBody'), builtin('parse')];
 		const parser = [nodeFrame('parserOnHeadersComplete', 'node:_http_common')];
 		const timers = [nodeFrame('processTimers', 'node:internal/timers')];
-		expect(stagesOf([writerSocket, bodyParse, parser, timers], 'main')).toEqual([
+		const answer = [at(chunk, 5, 'json$1')];
+		expect(stagesOf([writerSocket, bodyParse, parser, timers, answer], 'main')).toEqual([
 			'writer hand-off and group commit (COPY encoding, database client)',
 			'JSON.parse of the request body',
 			'Node: HTTP parsing and sockets',
-			'Node internals (timers, events, async hooks)'
+			'Node internals (timers, events, async hooks)',
+			'JSON.stringify of the answer'
 		]);
 	});
 
