@@ -20,6 +20,7 @@
 import autocannon, { type Result } from 'autocannon';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import {
 	benchEnv,
@@ -46,6 +47,7 @@ const INTERVAL_US = Number(process.env.BUDGET_INTERVAL_US ?? 1000);
 /** How many stages get their top functions listed, and how many functions each. */
 const TOP_STAGES = 6;
 const TOP_FRAMES = 5;
+const CORES = availableParallelism();
 const PROFILE_DIR = path.resolve('.data/bench/budget-profiles');
 
 if (TARGET !== 'rest' && TARGET !== 'trpc') throw new Error(`BUDGET_TARGET: rest or trpc, got ${TARGET}`);
@@ -91,6 +93,8 @@ async function drive(token: string, amount: number): Promise<{ ok: number; other
 	return { ok: result['2xx'], other: result.non2xx + result.errors, last };
 }
 
+const cpuTotal = (usage: NodeJS.CpuUsage) => usage.user + usage.system;
+
 interface Window {
 	start: number;
 	end: number;
@@ -98,6 +102,8 @@ interface Window {
 	other: number;
 	serverCpu: number;
 	postgresCpu: number;
+	/** This process: autocannon, the load generator. */
+	loadCpu: number;
 }
 
 async function measure(): Promise<Window> {
@@ -125,6 +131,7 @@ async function measure(): Promise<Window> {
 			await drive(token, WARMUP);
 			const cpuBefore = processCpuMicros(pid);
 			const postgresBefore = postgresCpuMicros();
+			const loadBefore = process.cpuUsage();
 			const start = nowMicros();
 			const { ok, other, last } = await drive(token, REQUESTS);
 			return {
@@ -133,7 +140,8 @@ async function measure(): Promise<Window> {
 				ok,
 				other,
 				serverCpu: processCpuMicros(pid) - cpuBefore,
-				postgresCpu: postgresCpuMicros() - postgresBefore
+				postgresCpu: postgresCpuMicros() - postgresBefore,
+				loadCpu: cpuTotal(process.cpuUsage(loadBefore))
 			};
 		} finally {
 			await stopServer(server);
@@ -233,6 +241,12 @@ async function main(): Promise<void> {
 		`| of which sampled on the main thread and the workers | ${((mainBusy + workerBusy) / requests).toFixed(1)} |`
 	);
 	console.log(`| PostgreSQL, every process | ${(window.postgresCpu / requests).toFixed(1)} |`);
+	console.log(`| load generator (autocannon, this process) | ${(window.loadCpu / requests).toFixed(1)} |`);
+	const machine = window.serverCpu + window.postgresCpu + window.loadCpu;
+	console.log(`| **all three** | **${(machine / requests).toFixed(1)}** |`);
+	console.log(
+		`\nAt that CPU per request, ${CORES} cores allow at most ${Math.round((CORES * 1e6 * requests) / machine)} recorded scores/s with the load generator on the same machine, or ${Math.round((CORES * 1e6 * requests) / (window.serverCpu + window.postgresCpu))} without it (the profiler's own cost included; see npm run bench:api for throughput without it).`
+	);
 	console.log(
 		`\nProfiles: ${PROFILE_DIR} (open in Chrome DevTools or speedscope for the call trees behind a stage)`
 	);
