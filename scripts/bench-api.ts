@@ -13,7 +13,6 @@
  *
  * Figures depend on the machine; the load generator shares it with the server.
  */
-import autocannon, { type Result } from 'autocannon';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
@@ -30,6 +29,7 @@ import {
 	startServer,
 	stopServer
 } from './bench-server';
+import { fixedLoad, quantileOf } from './bench-load';
 
 const PORT = Number(process.env.BENCH_PORT ?? 3499);
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -256,43 +256,16 @@ async function run(
 	body: string,
 	base = BASE
 ): Promise<Row> {
-	const latencies: number[] = [];
-	// autocannon ends a fixed-count run on its next one-second tick, so its duration rounds up to
-	// whole seconds (30,000 requests in 8.2 s read as 8.99 s); the run is timed here instead, from
-	// the start to the last response.
-	const started = performance.now();
-	let lastResponse = started;
-	const result = await new Promise<Result>((resolve, reject) => {
-		const instance = autocannon(
-			{
-				url: `${base}${path}`,
-				method: 'POST',
-				connections,
-				amount: REQUESTS,
-				headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-				body
-			},
-			(error, summary) =>
-				error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(summary)
-		);
-		// Every response time, for exact percentiles (autocannon's summary has no P95).
-		instance.on('response', (_client, _status, _bytes, ms: number) => {
-			latencies.push(ms);
-			lastResponse = performance.now();
-		});
-	});
-	latencies.sort((a, b) => a - b);
-	const pct = (p: number) =>
-		Math.round((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN) * 10) /
-		10;
+	const load = await fixedLoad({ url: `${base}${path}`, connections, amount: REQUESTS, body, token });
+	const pct = (p: number) => Math.round(quantileOf(load.latencies, p) * 10) / 10;
 	return {
 		target,
 		connections,
-		requests: result.requests.total,
-		ok: result['2xx'],
-		non2xx: result.non2xx,
-		errors: result.errors,
-		rps: (result.requests.total * 1000) / Math.max(1, lastResponse - started),
+		requests: load.requests,
+		ok: load.ok,
+		non2xx: load.non2xx,
+		errors: load.errors,
+		rps: load.rps,
 		p50: pct(0.5),
 		p95: pct(0.95),
 		p99: pct(0.99)

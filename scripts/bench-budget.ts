@@ -17,7 +17,6 @@
  * interval (default 1,000 µs, V8's own default). The profiler itself slows the server; read the stages as shares of a
  * request's CPU, and the throughput of `npm run bench:api` as the throughput.
  */
-import autocannon, { type Result } from 'autocannon';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -31,6 +30,7 @@ import {
 	startServer,
 	stopServer
 } from './bench-server';
+import { fixedLoad } from './bench-load';
 import { classifierFor, type Stage } from './budget/classify';
 import { processCpuMicros, postgresCpuMicros } from './budget/proc-cpu';
 import { readProfile, samplesBetween } from './budget/profile';
@@ -56,41 +56,22 @@ if (OTEL !== 'on' && OTEL !== 'off') throw new Error(`BUDGET_OTEL: on or off, go
 /** The monotonic clock V8's profiler stamps samples with (CLOCK_MONOTONIC), in µs. */
 const nowMicros = () => Number(process.hrtime.bigint() / 1000n);
 
-/**
- * Drives `amount` requests; resolves with the counts and the time of the last response (autocannon
- * ends a fixed-count run on its next one-second tick, which would add idle time to the window).
- */
+/** Drives `amount` single scores; the window ends at the last response. */
 async function drive(token: string, amount: number): Promise<{ ok: number; other: number; last: number }> {
 	const applicant = goldenApplicants()[0];
+	const explain = EXPLAIN ? { explain: true } : {};
 	const route =
 		TARGET === 'rest'
-			? {
-					path: '/api/v1/models/lending-club/score',
-					body: JSON.stringify({ applicant, ...(EXPLAIN ? { explain: true } : {}) })
-				}
-			: {
-					path: '/trpc/scoring.score',
-					body: JSON.stringify({ model: 'lending-club', applicant, ...(EXPLAIN ? { explain: true } : {}) })
-				};
-	let last = nowMicros();
-	const result = await new Promise<Result>((resolve, reject) => {
-		const instance = autocannon(
-			{
-				url: `${BASE}${route.path}`,
-				method: 'POST',
-				connections: CONNECTIONS,
-				amount,
-				headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-				body: route.body
-			},
-			(error, summary) =>
-				error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(summary)
-		);
-		instance.on('response', () => {
-			last = nowMicros();
-		});
+			? { path: '/api/v1/models/lending-club/score', body: { applicant, ...explain } }
+			: { path: '/trpc/scoring.score', body: { model: 'lending-club', applicant, ...explain } };
+	const load = await fixedLoad({
+		url: `${BASE}${route.path}`,
+		connections: CONNECTIONS,
+		amount,
+		body: JSON.stringify(route.body),
+		token
 	});
-	return { ok: result['2xx'], other: result.non2xx + result.errors, last };
+	return { ok: load.ok, other: load.non2xx + load.errors, last: load.lastResponseAt };
 }
 
 const cpuTotal = (usage: NodeJS.CpuUsage) => usage.user + usage.system;
