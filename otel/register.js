@@ -5,8 +5,8 @@
 //   Credible serves `/metrics` itself (see docs/observability.md).
 // - Traces: W3C `traceparent` is always honoured (incoming trace ids reach the logs), but spans are
 //   recorded and exported (OTLP over HTTP/protobuf) only when OTEL_EXPORTER_OTLP_ENDPOINT (or
-//   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set. Without it no tracer provider is registered, so the
-//   hot path pays for no span at all.
+//   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set. Without it no tracer provider is registered and the
+//   HTTP instrumentation is not installed, so the hot path pays for no span and no span context.
 // - OTEL_SDK_DISABLED=true turns all of this off; `/metrics` then still works from an in-process
 //   MeterProvider.
 import { createRequire } from 'node:module';
@@ -39,17 +39,23 @@ async function start() {
 	const tracing = endpoint !== '';
 	const exporter = reader.createPrometheusReader();
 
-	const http = new HttpInstrumentation({
-		ignoreIncomingRequestHook: (request) => UNTRACED.test(request.url ?? '/'),
-		// Outgoing calls (OTLP export, Redis is not HTTP) only matter inside a traced request.
-		requireParentforOutgoingSpans: true
-	});
+	// The HTTP instrumentation only when spans are recorded: without a tracer provider its spans are
+	// no-ops, and what it would still do (bind a context to every request and its callbacks) cost
+	// 27 µs of the main thread's ~206 per score (docs/performance.md, "Cost budget per stage"). Logs
+	// keep the caller's trace id without it: `currentTraceId` reads the `traceparent` header.
+	const http = tracing
+		? new HttpInstrumentation({
+				ignoreIncomingRequestHook: (request) => UNTRACED.test(request.url ?? '/'),
+				// Outgoing calls (OTLP export, Redis is not HTTP) only matter inside a traced request.
+				requireParentforOutgoingSpans: true
+			})
+		: null;
 
 	/** @type {Partial<import('@opentelemetry/sdk-node').NodeSDKConfiguration>} */
 	const config = {
 		resource: resourceFromAttributes({ 'service.name': 'credible', 'service.version': version }),
 		metricReaders: [exporter],
-		instrumentations: [http]
+		instrumentations: http ? [http] : []
 	};
 	if (tracing) {
 		const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
@@ -61,13 +67,15 @@ async function start() {
 	}
 	const sdk = new NodeSDK(config);
 	sdk.start();
-	// Credible records its own request metrics (RED per route and procedure, through the request
-	// event bus); the HTTP instrumentation's duplicate per-request histograms would only cost time.
-	http.setMeterProvider({ getMeter: () => createNoopMeter() });
-	// The HTTP instrumentation patches `http.Server.prototype.emit` when `http` is required; the
-	// server imports it as an ES module, which does not go through `require`, so require it once here.
-	require('node:http');
-	require('node:https');
+	if (http) {
+		// Credible records its own request metrics (RED per route and procedure, through the request
+		// event bus); the HTTP instrumentation's duplicate per-request histograms would only cost time.
+		http.setMeterProvider({ getMeter: () => createNoopMeter() });
+		// The HTTP instrumentation patches `http.Server.prototype.emit` when `http` is required; the
+		// server imports it as an ES module, which does not go through `require`, so require it once.
+		require('node:http');
+		require('node:https');
+	}
 
 	let stopped = false;
 	return {
